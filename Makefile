@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine with python3 >= 3.11 and make:
+#   make run   - the service (sandbox mode against the local ABC simulator without ABC_API_KEY)
+#   make test  - lint, type-check and the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "python3 >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/responder serve
+
+test: $(STAMP)
+	$(BIN)/ruff check responder tests bench app.py
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+check: $(STAMP)
+	$(BIN)/responder check
+
+bench: $(STAMP)
+	$(BIN)/python bench/match.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

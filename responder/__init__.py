@@ -1,0 +1,1 @@
+"""Auto-responder for ABC Sales AI leads."""

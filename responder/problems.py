@@ -1,0 +1,35 @@
+"""Problems found in the rule book, phrased for the people who write rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding, located as precisely as the source allows.
+
+    ``file`` is a path as the author knows it (``rules/faq.yaml``), ``line`` is 1-based
+    (0 when unknown), ``rule`` the rule's name when the problem belongs to one.
+    """
+
+    file: str
+    line: int
+    message: str
+    rule: str = ""
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        who = f" [rule {self.rule}]" if self.rule else ""
+        return f"{where}: {self.severity}{who}: {self.message}"

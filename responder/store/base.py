@@ -1,0 +1,143 @@
+"""The state store's contract: what every engine (SQLite, Redis) must do, and atomically.
+
+The store holds four things:
+
+- **claims and jobs** — an inbound message is claimed once under its key (kept at least
+  ``CLAIM_TTL``) and persisted as a job in the same atomic step; the job is *leased* to the
+  process that accepted it. A process that dies leaves its leases to expire, and
+  :meth:`Store.reclaim` hands those jobs to a live process.
+- **per-lead state** — first/last inbound time, pause, last reply time per rule, and the reply
+  budget. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
+  check-and-set, never a read followed by a write from Python.
+- **the decision log** — exactly one :class:`DecisionRecord` per message key.
+
+Every method may raise :class:`responder.errors.StoreUnavailable` when the engine cannot be
+reached. Times passed in are aware datetimes; the store never reads the clock itself, so the
+caller (and the tests) decide what "now" is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from responder.model import DecisionRecord, Job, LeadState, Outcome
+
+CLAIM_TTL = timedelta(days=7)
+
+
+class Store(Protocol):
+    # -- claims and jobs -------------------------------------------------------------------
+
+    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Claim ``job.key`` and persist ``job`` leased to ``owner`` until ``now + lease``.
+
+        One atomic step. Returns False, persisting nothing, when the key was already claimed
+        (a duplicate delivery) at any time in the last ``CLAIM_TTL``.
+        """
+        ...
+
+    def reclaim(
+        self, *, owner: str, lease: timedelta, now: datetime, limit: int = 100
+    ) -> list[Job]:
+        """Take over unfinished jobs whose lease expired before ``now``.
+
+        Each returned job is now leased to ``owner`` until ``now + lease``, its ``attempts``
+        incremented; two concurrent callers never get the same job.
+        """
+        ...
+
+    def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Extend the lease on a job ``owner`` holds. False if the job is no longer its own."""
+        ...
+
+    def mark_send_started(self, key: str) -> None:
+        """Persist that a reply for job ``key`` may be leaving now (``Job.send_started``)."""
+        ...
+
+    def finish(self, record: DecisionRecord) -> bool:
+        """Record the outcome of job ``record.key`` and remove the job, atomically.
+
+        Idempotent: if an outcome is already recorded for that key, nothing changes and
+        False is returned.
+        """
+        ...
+
+    def pending(self) -> int:
+        """How many accepted jobs have no outcome yet."""
+        ...
+
+    # -- per-lead state --------------------------------------------------------------------
+
+    def lead_state(self, lead_id: str) -> LeadState:
+        """The lead's state as stored now (an empty state for an unknown lead)."""
+        ...
+
+    def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
+        """Fold one inbound message time in: ``first_seen = min``, ``last_inbound = max``.
+
+        Returns the state after the update.
+        """
+        ...
+
+    def pause(self, lead_id: str, until: datetime) -> None:
+        """Silence the bot for the lead until ``until`` (never shortens an existing pause)."""
+        ...
+
+    def reserve_reply(
+        self,
+        lead_id: str,
+        rule: str,
+        *,
+        now: datetime,
+        cooldown: timedelta,
+        budget: int,
+        budget_period: timedelta,
+    ) -> Outcome | None:
+        """Atomically check the guards of one send and, if they pass, take the slot.
+
+        In this order: the lead paused at ``now`` -> ``Outcome.PAUSED``; ``rule`` answered the
+        lead within ``cooldown`` -> ``Outcome.COOLDOWN``; ``budget`` replies already reserved
+        in the last ``budget_period`` -> ``Outcome.BUDGET``. Otherwise record ``now`` as the
+        rule's last reply and count it against the budget, and return None.
+        """
+        ...
+
+    def release_reply(self, lead_id: str, rule: str, *, reserved_at: datetime) -> None:
+        """Undo a reservation whose send definitely did not happen.
+
+        Only undoes it if it is still the latest one for that rule (reserved at
+        ``reserved_at``); the budget slot taken at ``reserved_at`` is given back.
+        """
+        ...
+
+    # -- decision log ----------------------------------------------------------------------
+
+    def decisions(
+        self,
+        *,
+        lead_id: str | None = None,
+        outcome: Outcome | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DecisionRecord]:
+        """The most recent decisions first, filtered by whatever is given."""
+        ...
+
+    def decision(self, key: str) -> DecisionRecord | None:
+        """The recorded outcome for one message key, if any."""
+        ...
+
+    # -- upkeep ----------------------------------------------------------------------------
+
+    def prune(self, *, now: datetime, retention: timedelta) -> int:
+        """Delete decisions older than ``retention`` and claims older than
+        ``max(retention, CLAIM_TTL)``; returns how many rows went."""
+        ...
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...
+
+    def close(self) -> None: ...
