@@ -1,0 +1,240 @@
+"""The ``responder`` command: tools for rule authors, and the service's own commands.
+
+Each sub-command parses its arguments, calls one function elsewhere and prints the result;
+exit status 0 means success, 1 a problem the output explains, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from responder import authoring, sandbox
+from responder.config import Config, load_config
+from responder.decide import decide
+from responder.durations import parse_duration
+from responder.errors import ResponderError, RuleBookError
+from responder.hours import load_timezone
+from responder.model import Lead, LeadState, Message, Outcome, utcnow
+from responder.rulebook import RuleBook, load_rulebook
+from responder.store import open_store
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Command = args.command
+    try:
+        return command(args)
+    except RuleBookError as exc:
+        print(exc, file=sys.stderr)
+        print("Run 'responder check' for the full report.", file=sys.stderr)
+        return 1
+    except ResponderError as exc:
+        print(f"responder: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="responder", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def folders(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rules", type=Path, default=_env_path("RESPONDER_RULES", "rules"),
+                       help="folder of rule files (default: $RESPONDER_RULES or ./rules)")
+        p.add_argument("--templates", type=Path,
+                       default=_env_path("RESPONDER_TEMPLATES", "templates"),
+                       help="folder of templates (default: $RESPONDER_TEMPLATES or ./templates)")  # fmt: skip
+
+    def lead_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--name", default="Aisyah Rahman", help="the lead's name ('' for none)")
+        p.add_argument("--locale", default="", help="the lead's locale, e.g. ms or ms-MY")
+        p.add_argument("--tag", action="append", default=[], help="a tag of the lead (repeatable)")
+        p.add_argument("--channel", default="whatsapp", help="the channel, e.g. whatsapp")
+        p.add_argument("--timezone", default="", help="the lead's timezone, e.g. Europe/London")
+        p.add_argument("--at", default="",
+                       help='the moment, "YYYY-MM-DD HH:MM" in the lead\'s (else the rules\') '
+                            "timezone; default now")  # fmt: skip
+
+    check = sub.add_parser("check", help="validate rules and templates, run every example")
+    folders(check)
+    check.set_defaults(command=_check)
+
+    try_ = sub.add_parser("try", help="show which rule answers a message, and why")
+    try_.add_argument("message")
+    folders(try_)
+    lead_options(try_)
+    try_.add_argument("--first", action="store_true", help="treat it as the lead's first message")
+    try_.set_defaults(command=_try)
+
+    chat = sub.add_parser("chat", help="talk to the rules as a customer would, in the terminal")
+    folders(chat)
+    lead_options(chat)
+    chat.set_defaults(command=_chat)
+
+    serve = sub.add_parser(
+        "serve", help="run the webhook service under gunicorn (the sandbox without ABC_API_KEY)"
+    )
+    serve.add_argument("--simulator-port", type=int, default=8081,
+                       help="sandbox only: the port of the local ABC API simulator")  # fmt: skip
+    serve.set_defaults(command=_serve)
+
+    send = sub.add_parser("send", help="sandbox: send a message to the service as a lead would")
+    send.add_argument("message")
+    send.add_argument("--lead", default="42", help="the lead's id (default 42)")
+    send.add_argument("--name", default="Aisyah Rahman", help="the lead's name")
+    send.add_argument("--locale", default="en", help="the lead's locale")
+    send.add_argument("--simulator", default="http://127.0.0.1:8081",
+                      help="the simulator's address (default http://127.0.0.1:8081)")  # fmt: skip
+    send.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the reply")
+    send.set_defaults(command=_send)
+
+    log = sub.add_parser("log", help="print recent decisions, newest first")
+    log.add_argument("--lead", help="only this lead")
+    log.add_argument("--outcome", choices=[o.value for o in Outcome], help="only this outcome")
+    log.add_argument("--rule", help="only this rule")
+    log.add_argument("--limit", type=int, default=20)
+    log.add_argument("--store", default=os.environ.get("RESPONDER_STORE") or Config.store_url,
+                     help="the store (default: $RESPONDER_STORE or var/responder.db)")  # fmt: skip
+    log.set_defaults(command=_log)
+    return parser
+
+
+def _env_path(variable: str, default: str) -> Path:
+    return Path(os.environ.get(variable) or default)
+
+
+def _check(args: argparse.Namespace) -> int:
+    report = authoring.check(args.rules, args.templates)
+    print(authoring.format_check(report))
+    return 0 if report.ok else 1
+
+
+def _try(args: argparse.Namespace) -> int:
+    book = load_rulebook(args.rules, args.templates)
+    lead = _lead(args)
+    at = _moment(args.at, lead, book)
+    message = Message(text=args.message, channel=args.channel, received_at=at)
+    state = LeadState() if args.first else LeadState(first_seen=datetime(2000, 1, 1, tzinfo=at.tzinfo))
+    decision = decide(message, lead, book, state, at)
+    print(authoring.explain(decision, message))
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    book = load_rulebook(args.rules, args.templates)
+    lead = _lead(args)
+    conversation = authoring.Conversation(book, lead, _moment(args.at, lead, book), args.channel)
+    print("Type as the customer. Commands: /wait 2h (move the clock), /reset, /quit.")
+    while True:
+        try:
+            line = input(f"[{conversation.now:%a %d %b %H:%M}] you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/reset":
+            conversation = authoring.Conversation(book, lead, conversation.now, args.channel)
+            print("(forgot everything about this lead)")
+            continue
+        if line.startswith("/wait"):
+            try:
+                conversation.wait(parse_duration(line.removeprefix("/wait").strip()))
+            except ValueError as exc:
+                print(f"({exc})")
+            continue
+        decision = conversation.say(line)
+        if decision.replies:
+            print(f"bot> {decision.reply}")
+            print(f"  => {decision.rule.name if decision.rule else ''}: {decision.why}")
+        else:
+            assert decision.outcome is not None
+            print(f"  => no reply ({decision.outcome.value}): {decision.why}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    simulator = None
+    if not env.get("ABC_API_KEY"):
+        simulator, env = sandbox.start(env, args.simulator_port)
+    try:
+        load_config(env)  # refuse a bad configuration here, with its message, not in a worker
+        load_rulebook(Path(env.get("RESPONDER_RULES") or "rules"),
+                      Path(env.get("RESPONDER_TEMPLATES") or "templates"))  # fmt: skip
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf",
+                   "responder.web:create_app()"]  # fmt: skip
+        return subprocess.run(command, env=env, check=False).returncode  # noqa: S603
+    finally:
+        if simulator is not None:
+            sandbox.stop(simulator)
+
+
+def _send(args: argparse.Namespace) -> int:
+    return sandbox.send(
+        args.simulator,
+        lead=args.lead,
+        text=args.message,
+        profile={"name": args.name, "locale": args.locale},
+        wait=args.wait,
+    )
+
+
+def _log(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    try:
+        outcome = Outcome(args.outcome) if args.outcome else None
+        records = store.decisions(
+            lead_id=args.lead, outcome=outcome, rule=args.rule, limit=args.limit
+        )
+    finally:
+        store.close()
+    if not records:
+        print("no decisions recorded yet" if not (args.lead or args.outcome or args.rule)
+              else "no decisions match")  # fmt: skip
+    for record in records:
+        print(f"{record.at:%Y-%m-%d %H:%M:%S}  lead {record.lead_id:<10} "
+              f"{record.outcome.value:<19} {record.rule or '-':<16} {record.reason}")  # fmt: skip
+        if record.reply:
+            print(f"{'':21}reply: {record.reply[:200]!r}")
+    return 0
+
+
+def _lead(args: argparse.Namespace) -> Lead:
+    return Lead(
+        id="cli",
+        name=args.name,
+        locale=args.locale,
+        timezone=args.timezone,
+        tags=tuple(args.tag),
+    )
+
+
+def _moment(text: str, lead: Lead, book: RuleBook) -> datetime:
+    """Parse --at in the lead's timezone (else the rules'); now when empty."""
+    if not text:
+        return utcnow()
+    tz: ZoneInfo = book.settings.timezone or ZoneInfo("UTC")
+    if lead.timezone:
+        tz = load_timezone(lead.timezone)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f'responder: --at "{text}" is not a moment like "2026-11-28 22:00"') from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

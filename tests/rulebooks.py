@@ -1,0 +1,34 @@
+"""Helpers for tests that need a rule book written to disk."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from responder.rulebook import RuleBook, load_rulebook
+
+DEFAULT_TEMPLATES = {
+    "answer.j2": "Answer for {{ lead.first_name | default('there', true) }}",
+    "other.j2": "Other answer",
+}
+
+
+def write_book(
+    root: Path,
+    rules: str | dict[str, str],
+    templates: dict[str, str] | None = None,
+) -> tuple[Path, Path]:
+    """Write rule files (one ``rules.yaml``, or several by name) and templates under ``root``."""
+    rules_dir, templates_dir = root / "rules", root / "templates"
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    templates_dir.mkdir(parents=True, exist_ok=True)
+    files = {"rules.yaml": rules} if isinstance(rules, str) else rules
+    for name, text in files.items():
+        (rules_dir / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    for name, text in (DEFAULT_TEMPLATES if templates is None else templates).items():
+        (templates_dir / name).write_text(text, encoding="utf-8")
+    return rules_dir, templates_dir
+
+
+def book_from(root: Path, rules: str, templates: dict[str, str] | None = None) -> RuleBook:
+    return load_rulebook(*write_book(root, rules, templates))
