@@ -1,0 +1,64 @@
+"""The state store: pick an engine from a URL.
+
+``open_store("sqlite:///var/lib/responder/state.db")`` (or ``sqlite:relative/path.db``, or a
+plain file path) opens the embedded SQLite store; ``open_store("redis://host:6379/0")`` (or
+``rediss://`` for TLS, optionally ``?prefix=name``) the shared Redis store.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from responder.errors import ConfigError
+from responder.store.base import CLAIM_TTL, Store
+
+__all__ = ["CLAIM_TTL", "Store", "open_store"]
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def open_store(url: str, *, prefix: str | None = None) -> Store:
+    """Open the store ``url`` names.
+
+    ``prefix`` (Redis only) names the deployment's keys; it wins over a ``?prefix=`` in the
+    URL (default ``responder``). Raises :class:`ConfigError` for a URL that names no
+    supported store, and whatever the engine raises when opening
+    (:class:`StoreUnavailable` when it cannot be reached or the file cannot be opened).
+    """
+    text = url.strip()
+    scheme_match = _SCHEME.match(text)
+    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    if scheme in ("redis", "rediss"):
+        from responder.store.redis_store import RedisStore
+
+        return RedisStore(text, prefix=prefix)
+    if prefix is not None:
+        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")
+    from responder.store.sqlite import SQLiteStore
+
+    return SQLiteStore(_sqlite_path(text, scheme))
+
+
+def _sqlite_path(text: str, scheme: str) -> Path:
+    example = "sqlite:///absolute/path/state.db or sqlite:relative/path/state.db"
+    if not text:
+        raise ConfigError(f"The store URL is empty: give {example}, or redis://host:6379/0.")
+    if scheme == "sqlite":
+        rest = text[len("sqlite:") :]
+        if rest.startswith("///"):
+            rest = "/" + rest.lstrip("/")
+        elif rest.startswith("//"):
+            raise ConfigError(f"The store URL {text!r} has no usable path: write {example}.")
+        if not rest or rest == ":memory:":
+            raise ConfigError(
+                f"The store URL {text!r} names no file: the store must live in a file "
+                f"that every worker can open, e.g. {example}."
+            )
+        return Path(rest)
+    if "://" in text or (scheme and len(scheme) > 1):
+        raise ConfigError(
+            f"The store URL {text!r} names no supported store: use {example}, "
+            "or redis://host:6379/0 (rediss:// for TLS)."
+        )
+    return Path(text)

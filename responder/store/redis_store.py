@@ -1,0 +1,583 @@
+"""The shared state store on Redis (6.2 or newer), for several processes and machines.
+
+Every check-and-set runs inside Redis as one Lua script (loaded once, then called by its
+SHA), so nothing is ever read into Python and written back. Keys, all under ``<prefix>:`` so
+one Redis can serve several deployments:
+
+``claim:<key>``     string, expires after ``claim_ttl`` (at least ``CLAIM_TTL``): the claim.
+``jobs``            stream with consumer group ``workers``: one entry per unfinished job. The
+                    entry sits in the pending list of the consumer (= owner) holding the job,
+                    so ``XPENDING``/``XINFO`` show who holds what; ownership moves with XCLAIM.
+``job:<key>``       hash: ``entry`` (stream id), ``payload``, ``attempts``, ``started``.
+``leases``          sorted set: job key scored by lease expiry (Unix seconds).
+``lead:<id>``       hash: ``first_seen``, ``last_inbound``, ``paused_until``, ``r:<rule>``.
+``budget:<id>``     sorted set: one member per reserved reply, scored by its time.
+``decision:<key>``  string: the decision as JSON (idempotent ``finish``), expires after
+                    ``decision_ttl``.
+``decisions``       stream capped near ``decisions_cap`` entries: the log, newest last.
+
+Why leases live in a sorted set rather than in the pending list's idle time (XAUTOCLAIM
+with min-idle = lease): idle time is measured by the Redis server's clock, while the store
+contract has the caller decide what "now" is; XCLAIM's TIME option cannot set a delivery
+time in the future, so a lease cannot be written into the pending list either. The sorted
+set gives the same properties on the caller's clock: a lease expires when its score is
+before ``now``; ``reclaim`` takes over expired jobs (and moves their pending entries to the
+new owner) in one script, so two callers never get the same job; ``renew`` only extends a
+lease whose pending entry belongs to the caller; nothing is lost because a job leaves the
+stream, hash and sorted set together, only in ``finish``.
+
+Expiry by the server's clock is used for garbage only: claims, decision records, reply
+budgets of quiet leads. Lead hashes do not expire. Budget entries older than the budget
+period of the latest ``reserve_reply`` for that lead are forgotten at that call, so one
+deployment should use one budget period. ``decisions`` lists newest *recorded* first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+from responder.errors import ConfigError, StoreUnavailable
+from responder.model import DecisionRecord, Job, LeadState, Outcome
+from responder.store._convert import from_ts, seconds, to_ts, ts_text
+from responder.store.base import CLAIM_TTL
+
+MIN_VERSION = (6, 2)
+DEFAULT_PREFIX = "responder"
+GROUP = "workers"
+_PRUNE_BATCH = 500
+_LIST_BATCH = 200
+# A consumer (one per process that ever held a job) with nothing pending is forgotten after
+# this long without activity.
+_IDLE_CONSUMER_MS = 24 * 3600 * 1000
+
+_LOGIN_REFUSED = (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)
+
+_ACCEPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then
+  return 0
+end
+redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[6], '0', 'MKSTREAM')
+local old = redis.call('HGET', KEYS[3], 'entry')
+if old then
+  redis.pcall('XACK', KEYS[2], ARGV[6], old)
+  redis.call('XDEL', KEYS[2], old)
+end
+local id = redis.call('XADD', KEYS[2], '*', 'key', ARGV[1])
+redis.call('XCLAIM', KEYS[2], ARGV[6], ARGV[3], 0, id, 'FORCE', 'JUSTID')
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], 'entry', id, 'payload', ARGV[2], 'attempts', ARGV[7],
+           'started', ARGV[8])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+return 1
+"""
+
+_RECLAIM = """
+local keys = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[4])
+local out = {}
+for _, key in ipairs(keys) do
+  local job = ARGV[6] .. key
+  local id = redis.call('HGET', job, 'entry')
+  if id then
+    redis.call('XCLAIM', KEYS[1], ARGV[5], ARGV[3], 0, id, 'FORCE', 'JUSTID')
+    local attempts = redis.call('HINCRBY', job, 'attempts', 1)
+    redis.call('ZADD', KEYS[2], ARGV[2], key)
+    local fields = redis.call('HMGET', job, 'payload', 'started')
+    out[#out + 1] = fields[1]
+    out[#out + 1] = tostring(attempts)
+    out[#out + 1] = fields[2] or '0'
+  else
+    redis.call('ZREM', KEYS[2], key)
+  end
+end
+return out
+"""
+
+_RENEW = """
+local id = redis.call('HGET', KEYS[3], 'entry')
+if not id then
+  return 0
+end
+local held = redis.pcall('XPENDING', KEYS[1], ARGV[4], id, id, 1, ARGV[2])
+if held['err'] or #held == 0 then
+  return 0
+end
+redis.call('XCLAIM', KEYS[1], ARGV[4], ARGV[2], 0, id, 'JUSTID')
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+_MARK_STARTED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'started', '1')
+end
+return 0
+"""
+
+_FINISH = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return 0
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'at', ARGV[6], 'key', ARGV[4],
+           'd', ARGV[1])
+local id = redis.call('HGET', KEYS[3], 'entry')
+if id then
+  redis.pcall('XACK', KEYS[4], ARGV[5], id)
+  redis.call('XDEL', KEYS[4], id)
+  redis.call('DEL', KEYS[3])
+end
+redis.call('ZREM', KEYS[5], ARGV[4])
+return 1
+"""
+
+_NOTE_INBOUND = """
+local at = tonumber(ARGV[1])
+local first = redis.call('HGET', KEYS[1], 'first_seen')
+if not first or at < tonumber(first) then
+  redis.call('HSET', KEYS[1], 'first_seen', ARGV[1])
+end
+local last = redis.call('HGET', KEYS[1], 'last_inbound')
+if not last or at > tonumber(last) then
+  redis.call('HSET', KEYS[1], 'last_inbound', ARGV[1])
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+_PAUSE = """
+local current = redis.call('HGET', KEYS[1], 'paused_until')
+if not current or tonumber(ARGV[1]) > tonumber(current) then
+  redis.call('HSET', KEYS[1], 'paused_until', ARGV[1])
+end
+return 0
+"""
+
+_RESERVE = """
+local paused = redis.call('HGET', KEYS[1], 'paused_until')
+if paused and tonumber(ARGV[1]) < tonumber(paused) then
+  return 'paused'
+end
+local last = redis.call('HGET', KEYS[1], ARGV[2])
+if last and tonumber(last) > tonumber(ARGV[3]) then
+  return 'cooldown'
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
+  return 'budget'
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+return false
+"""
+
+# Budget members are "<16 hex digits>|<rule>": the rule starts at character 18.
+_RELEASE = """
+local last = redis.call('HGET', KEYS[1], ARGV[1])
+if last and tonumber(last) == tonumber(ARGV[2]) then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[2])) do
+  if string.sub(member, 18) == ARGV[3] then
+    redis.call('ZREM', KEYS[2], member)
+    return 1
+  end
+end
+return 0
+"""
+
+# Removes up to ARGV[2] of the oldest log entries recorded before ARGV[1], with their
+# records. Returns {removed, done}; done = 1 once an entry recent enough (or the end) is met.
+_PRUNE_DECISIONS = """
+local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])
+local removed = 0
+for _, entry in ipairs(entries) do
+  local f = {}
+  for i = 1, #entry[2], 2 do
+    f[entry[2][i]] = entry[2][i + 1]
+  end
+  if tonumber(f['at']) >= tonumber(ARGV[1]) then
+    return {removed, 1}
+  end
+  local record = ARGV[3] .. f['key']
+  if redis.call('GET', record) == f['d'] then
+    redis.call('DEL', record)
+  end
+  redis.call('XDEL', KEYS[1], entry[1])
+  removed = removed + 1
+end
+if #entries < tonumber(ARGV[2]) then
+  return {removed, 1}
+end
+return {removed, 0}
+"""
+
+_FORGET_IDLE_CONSUMERS = """
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if consumers['err'] then
+  return 0
+end
+local forgotten = 0
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c, 2 do
+    f[c[i]] = c[i + 1]
+  end
+  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    forgotten = forgotten + 1
+  end
+end
+return forgotten
+"""
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """``"7.0.15"`` -> ``(7, 0, 15)``; parts that are not numbers end the tuple."""
+    parts: list[int] = []
+    for part in text.strip().split("."):
+        digits = ""
+        for char in part:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(part):
+            break
+    return tuple(parts)
+
+
+def check_version(text: str) -> None:
+    """Raise :class:`ConfigError` unless ``text`` names Redis 6.2 or newer."""
+    version = parse_version(text)
+    if not version:
+        raise ConfigError(
+            f"The Redis server reports no version this store understands ({text!r}): "
+            "Redis 6.2 or newer is required."
+        )
+    if version < MIN_VERSION:
+        raise ConfigError(f"Redis {text} is too old: 6.2 or newer is required.")
+
+
+def split_prefix(url: str) -> tuple[str, str | None]:
+    """Take the ``prefix`` query parameter out of a Redis URL: ``(url without it, prefix)``."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefixes = [value for name, value in query if name == "prefix"]
+    rest = urlencode([(name, value) for name, value in query if name != "prefix"])
+    return urlunsplit(parts._replace(query=rest)), (prefixes[-1] if prefixes else None)
+
+
+def _check_prefix(prefix: str) -> str:
+    if not prefix or any(c.isspace() or c in "*?[]{}" for c in prefix):
+        raise ConfigError(
+            f"The Redis key prefix {prefix!r} cannot be used: give a non-empty name without "
+            "spaces or any of * ? [ ] { }."
+        )
+    return prefix
+
+
+class RedisStore:
+    """The :class:`~responder.store.base.Store` contract on a Redis server.
+
+    ``url`` is ``redis://[user:password@]host:port/db`` or ``rediss://...`` (TLS), optionally
+    with ``?prefix=name``; the ``prefix`` argument wins over it (default ``responder``).
+
+    Opening connects and checks the server version. Raises :class:`ConfigError` for an
+    unusable URL or prefix, a refused password, or a server older than 6.2, and
+    :class:`StoreUnavailable` when the server cannot be reached. Every method raises
+    :class:`StoreUnavailable` when Redis cannot be reached, times out, is a read-only replica
+    or is out of memory; the client reconnects by itself once Redis is back.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str | None = None,
+        claim_ttl: timedelta = CLAIM_TTL,
+        decision_ttl: timedelta = timedelta(days=90),
+        decisions_cap: int = 100_000,
+        timeout: float = 3.0,
+    ) -> None:
+        url, url_prefix = split_prefix(url)
+        self.prefix = _check_prefix(prefix or url_prefix or DEFAULT_PREFIX)
+        if claim_ttl < CLAIM_TTL:
+            raise ConfigError(f"Claims must be kept at least {CLAIM_TTL.days} days.")
+        self._claim_ttl = str(math.ceil(seconds(claim_ttl)))
+        self._decision_ttl = str(math.ceil(seconds(decision_ttl)))
+        self._decisions_cap = str(decisions_cap)
+        try:
+            self._redis: redis.Redis = redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                # RESP2 talks to every server version, so an old one gets the version
+                # message below rather than a failed HELLO handshake.
+                protocol=2,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                health_check_interval=15,
+                # A repeated script is harmless: a repeated accept or finish answers "already
+                # done" (the job stays persisted and leased), a repeated reservation refuses.
+                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
+            )
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
+        kwargs = self._redis.connection_pool.connection_kwargs
+        self.where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+        self.where += f"/{kwargs.get('db', 0)}"
+        k = f"{self.prefix}:"
+        self._k = k
+        self._jobs = k + "jobs"
+        self._leases = k + "leases"
+        self._log = k + "decisions"
+        script = self._redis.register_script
+        self._accept = script(_ACCEPT)
+        self._reclaim = script(_RECLAIM)
+        self._renew = script(_RENEW)
+        self._mark_started = script(_MARK_STARTED)
+        self._finish = script(_FINISH)
+        self._note_inbound = script(_NOTE_INBOUND)
+        self._pause = script(_PAUSE)
+        self._reserve = script(_RESERVE)
+        self._release = script(_RELEASE)
+        self._prune_decisions = script(_PRUNE_DECISIONS)
+        self._forget_consumers = script(_FORGET_IDLE_CONSUMERS)
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        with self._guard():
+            try:
+                info = self._redis.info("server")
+            except _LOGIN_REFUSED as exc:
+                # Wrong credentials will not fix themselves: a configuration problem.
+                raise ConfigError(
+                    f"The Redis server at {self.where} refused the login ({exc})."
+                ) from exc
+            check_version(str(info.get("redis_version", "")))
+            try:
+                self._redis.xgroup_create(self._jobs, GROUP, id="0", mkstream=True)
+            except redis.exceptions.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise StoreUnavailable(
+                f"The Redis server at {self.where} cannot be reached ({exc}). "
+                "Check that it is running and reachable from this machine."
+            ) from exc
+        except redis.exceptions.ReadOnlyError as exc:
+            raise StoreUnavailable(
+                f"The Redis server at {self.where} is a read-only replica; "
+                "the store needs the primary."
+            ) from exc
+        except redis.exceptions.OutOfMemoryError as exc:
+            raise StoreUnavailable(
+                f"The Redis server at {self.where} is out of memory and refuses writes."
+            ) from exc
+
+    # -- claims and jobs ----------------------------------------------------------------------
+
+    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        keys = [self._k + "claim:" + job.key, self._jobs, self._k + "job:" + job.key, self._leases]
+        args: list[str | int] = [
+            job.key,
+            job.to_json(),
+            owner,
+            repr(to_ts(now) + seconds(lease)),
+            self._claim_ttl,
+            GROUP,
+            job.attempts,
+            int(job.send_started),
+        ]
+        with self._guard():
+            return bool(self._accept(keys=keys, args=args))
+
+    def reclaim(
+        self, *, owner: str, lease: timedelta, now: datetime, limit: int = 100
+    ) -> list[Job]:
+        at = to_ts(now)
+        args: list[str | int] = [
+            repr(at),
+            repr(at + seconds(lease)),
+            owner,
+            limit,
+            GROUP,
+            self._k + "job:",
+        ]
+        with self._guard():
+            flat = self._reclaim(keys=[self._jobs, self._leases], args=args)
+        return [
+            Job.from_json(flat[i], attempts=int(flat[i + 1]), send_started=flat[i + 2] == "1")
+            for i in range(0, len(flat), 3)
+        ]
+
+    def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        keys = [self._jobs, self._leases, self._k + "job:" + key]
+        args = [key, owner, repr(to_ts(now) + seconds(lease)), GROUP]
+        with self._guard():
+            return bool(self._renew(keys=keys, args=args))
+
+    def mark_send_started(self, key: str) -> None:
+        with self._guard():
+            self._mark_started(keys=[self._k + "job:" + key])
+
+    def finish(self, record: DecisionRecord) -> bool:
+        keys = [
+            self._k + "decision:" + record.key,
+            self._log,
+            self._k + "job:" + record.key,
+            self._jobs,
+            self._leases,
+        ]
+        data = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        args = [data, self._decision_ttl, self._decisions_cap, record.key, GROUP]
+        args.append(ts_text(record.at))
+        with self._guard():
+            return bool(self._finish(keys=keys, args=args))
+
+    def pending(self) -> int:
+        with self._guard():
+            return int(self._redis.zcard(self._leases))
+
+    # -- per-lead state -----------------------------------------------------------------------
+
+    def lead_state(self, lead_id: str) -> LeadState:
+        with self._guard():
+            fields: dict[str, str] = self._redis.hgetall(self._k + "lead:" + lead_id)  # type: ignore[assignment]
+        return _lead_state(fields)
+
+    def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
+        with self._guard():
+            flat = self._note_inbound(keys=[self._k + "lead:" + lead_id], args=[ts_text(at)])
+        return _lead_state(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    def pause(self, lead_id: str, until: datetime) -> None:
+        with self._guard():
+            self._pause(keys=[self._k + "lead:" + lead_id], args=[ts_text(until)])
+
+    def reserve_reply(
+        self,
+        lead_id: str,
+        rule: str,
+        *,
+        now: datetime,
+        cooldown: timedelta,
+        budget: int,
+        budget_period: timedelta,
+    ) -> Outcome | None:
+        at = to_ts(now)
+        keys = [self._k + "lead:" + lead_id, self._k + "budget:" + lead_id]
+        args: list[str | int] = [
+            repr(at),
+            "r:" + rule,
+            repr(at - seconds(cooldown)),
+            repr(at - seconds(budget_period)),
+            budget,
+            f"{secrets.token_hex(8)}|{rule}",
+            max(1000, math.ceil(seconds(budget_period) * 1000)),
+        ]
+        with self._guard():
+            refused = self._reserve(keys=keys, args=args)
+        return Outcome(refused) if refused else None
+
+    def release_reply(self, lead_id: str, rule: str, *, reserved_at: datetime) -> None:
+        keys = [self._k + "lead:" + lead_id, self._k + "budget:" + lead_id]
+        with self._guard():
+            self._release(keys=keys, args=["r:" + rule, ts_text(reserved_at), rule])
+
+    # -- decision log -------------------------------------------------------------------------
+
+    def decisions(
+        self,
+        *,
+        lead_id: str | None = None,
+        outcome: Outcome | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DecisionRecord]:
+        found: list[DecisionRecord] = []
+        upper = "+"
+        while len(found) < limit:
+            with self._guard():
+                batch: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
+                    self._log, max=upper, min="-", count=_LIST_BATCH
+                )
+            for _, fields in batch:
+                record = DecisionRecord.from_dict(json.loads(fields["d"]))
+                if (
+                    (lead_id is None or record.lead_id == lead_id)
+                    and (outcome is None or record.outcome == outcome)
+                    and (rule is None or record.rule == rule)
+                ):
+                    found.append(record)
+                    if len(found) == limit:
+                        break
+            if len(batch) < _LIST_BATCH:
+                break
+            upper = "(" + batch[-1][0]
+        return found
+
+    def decision(self, key: str) -> DecisionRecord | None:
+        with self._guard():
+            data = self._redis.get(self._k + "decision:" + key)
+        return DecisionRecord.from_dict(json.loads(data)) if data is not None else None
+
+    # -- upkeep ---------------------------------------------------------------------------------
+
+    def prune(self, *, now: datetime, retention: timedelta) -> int:
+        """Remove decisions recorded before ``now - retention`` (claims expire by themselves)
+        and forget consumers that hold nothing and were idle for a day."""
+        before = repr(to_ts(now) - seconds(retention))
+        removed = 0
+        with self._guard():
+            while True:
+                count, done = self._prune_decisions(
+                    keys=[self._log], args=[before, _PRUNE_BATCH, self._k + "decision:"]
+                )
+                removed += int(count)
+                if done:
+                    break
+            self._forget_consumers(keys=[self._jobs], args=[GROUP, _IDLE_CONSUMER_MS])
+        return removed
+
+    def ping(self) -> None:
+        with self._guard():
+            self._redis.ping()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._redis.close()
+
+
+def _lead_state(fields: dict[str, str]) -> LeadState:
+    def time(name: str) -> datetime | None:
+        value = fields.get(name)
+        return from_ts(value) if value is not None else None
+
+    return LeadState(
+        first_seen=time("first_seen"),
+        last_inbound=time("last_inbound"),
+        paused_until=time("paused_until"),
+        last_reply={
+            name[2:]: from_ts(value) for name, value in fields.items() if name.startswith("r:")
+        },
+    )

@@ -1,0 +1,463 @@
+"""The embedded state store: one SQLite file shared by every thread and process of the host.
+
+Each thread gets its own connection (SQLite connections must not be shared between threads
+that use them at once). The file runs in WAL mode so readers never wait for the writer;
+``synchronous=NORMAL`` keeps commits cheap (a power cut may lose the last transactions, never
+corrupt the file); a busy timeout makes concurrent writers queue instead of failing. Every
+read-modify-write runs inside ``BEGIN IMMEDIATE``, which takes the single write lock before
+the first read, so checks and the writes they guard are one atomic step across processes.
+
+Times are stored as Unix float seconds. Reply budget entries older than the budget period of
+the latest ``reserve_reply`` for that lead are forgotten at that call, so one deployment
+should use one budget period; ``prune`` also removes entries older than
+``max(retention, CLAIM_TTL)``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from responder.errors import StoreUnavailable
+from responder.model import DecisionRecord, Job, LeadState, Outcome
+from responder.store._convert import from_ts, seconds, to_ts
+from responder.store.base import CLAIM_TTL
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS claims (
+        key TEXT PRIMARY KEY,
+        claimed_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS claims_by_time ON claims (claimed_at)",
+    """CREATE TABLE IF NOT EXISTS jobs (
+        key TEXT PRIMARY KEY,
+        payload TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        send_started INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_until)",
+    """CREATE TABLE IF NOT EXISTS leads (
+        lead_id TEXT PRIMARY KEY,
+        first_seen REAL,
+        last_inbound REAL,
+        paused_until REAL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS last_replies (
+        lead_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (lead_id, rule)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS reply_budget (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS reply_budget_by_lead ON reply_budget (lead_id, at)",
+    "CREATE INDEX IF NOT EXISTS reply_budget_by_time ON reply_budget (at)",
+    """CREATE TABLE IF NOT EXISTS decisions (
+        seq INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        lead_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        at REAL NOT NULL,
+        reason TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        message_id TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_rule ON decisions (rule, at)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (at)",
+)
+
+_RECLAIM = """
+    UPDATE jobs SET owner = ?, lease_until = ?, attempts = attempts + 1
+    WHERE key IN (SELECT key FROM jobs WHERE lease_until < ? ORDER BY lease_until LIMIT ?)
+    RETURNING key, payload, attempts, send_started
+"""
+
+_NOTE_INBOUND = """
+    INSERT INTO leads (lead_id, first_seen, last_inbound) VALUES (?, ?, ?)
+    ON CONFLICT (lead_id) DO UPDATE SET
+        first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),
+        last_inbound = max(coalesce(last_inbound, excluded.last_inbound), excluded.last_inbound)
+"""
+
+_PAUSE = """
+    INSERT INTO leads (lead_id, paused_until) VALUES (?, ?)
+    ON CONFLICT (lead_id) DO UPDATE SET
+        paused_until = max(coalesce(paused_until, excluded.paused_until), excluded.paused_until)
+"""
+
+_GUARDS = """
+    SELECT
+        (SELECT paused_until FROM leads WHERE lead_id = :lead),
+        (SELECT at FROM last_replies WHERE lead_id = :lead AND rule = :rule),
+        (SELECT count(*) FROM reply_budget WHERE lead_id = :lead AND at > :window_start)
+"""
+
+_INSERT_DECISION = """
+    INSERT OR IGNORE INTO decisions (key, lead_id, outcome, rule, at, reason, reply, message_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_SELECT_DECISIONS = (
+    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id FROM decisions"
+)
+
+# Filters of decisions(): fixed SQL fragments; only the bound values come from the caller.
+_FILTERS = {"lead_id": "lead_id = ?", "outcome": "outcome = ?", "rule": "rule = ?"}
+
+# Errors that point at a mistake in this code rather than at an unusable database.
+_BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+
+
+class SQLiteStore:
+    """The :class:`~responder.store.base.Store` contract on one SQLite file.
+
+    Opening creates the parent folder and the schema (idempotently, so several processes may
+    open the same file at once). Raises :class:`StoreUnavailable` when the file cannot be
+    created, opened or written, and from every method when SQLite fails or stays locked
+    longer than ``busy_timeout`` seconds.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        # Connections inherited over fork() belong to the parent: never used nor closed here.
+        self._inherited: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"The state store folder {self.path.parent} cannot be created "
+                f"({exc.strerror or exc}). Check the path and its permissions."
+            ) from exc
+        try:
+            self._create_schema()
+        except StoreUnavailable:
+            self.close()
+            raise
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            self._after_fork()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreUnavailable(f"The state store {self.path} has been closed.")
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # transactions are opened explicitly
+            check_same_thread=False,  # only close() touches another thread's connection
+            cached_statements=64,
+        )
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        with self._lock:
+            self._close_dead_threads()
+            self._conns.append((threading.current_thread(), conn))
+        self._local.conn = conn
+        return conn
+
+    def _close_dead_threads(self) -> None:
+        """Close connections of threads that ended (their thread-local is gone with them)."""
+        alive = []
+        for thread, conn in self._conns:
+            if thread.is_alive():
+                alive.append((thread, conn))
+            else:
+                conn.close()
+        self._conns = alive
+
+    def _after_fork(self) -> None:
+        # Only the forking thread survives fork(): the old lock may be held by a thread that
+        # no longer exists, so it is replaced rather than taken.
+        self._lock = threading.Lock()
+        self._inherited.extend(conn for _, conn in self._conns)
+        self._conns = []
+        self._local = threading.local()
+        self._pid = os.getpid()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except _BUGS:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(
+                f"The state store {self.path} cannot be used right now ({exc}). Check that "
+                "the file and its folder exist, are writable, and that the disk is not full."
+            ) from exc
+
+    @contextmanager
+    def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; ``write`` takes the write lock up front (BEGIN IMMEDIATE)."""
+        with self._guard():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT leaves the transaction open; the connection is reused.
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+
+    def _create_schema(self) -> None:
+        with self._guard():
+            conn = self._conn()
+            # Persistent in the file; a no-op once set.
+            conn.execute("PRAGMA journal_mode=WAL")
+        with self._tx() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- claims and jobs ----------------------------------------------------------------------
+
+    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        at = to_ts(now)
+        with self._tx() as db:
+            claimed = db.execute(
+                "INSERT OR IGNORE INTO claims (key, claimed_at) VALUES (?, ?)", (job.key, at)
+            )
+            if claimed.rowcount == 0:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO jobs (key, payload, owner, lease_until, attempts,"
+                " send_started) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    job.key,
+                    job.to_json(),
+                    owner,
+                    at + seconds(lease),
+                    job.attempts,
+                    int(job.send_started),
+                ),
+            )
+        return True
+
+    def reclaim(
+        self, *, owner: str, lease: timedelta, now: datetime, limit: int = 100
+    ) -> list[Job]:
+        at = to_ts(now)
+        with self._tx() as db:
+            rows = db.execute(_RECLAIM, (owner, at + seconds(lease), at, limit)).fetchall()
+        return [
+            Job.from_json(payload, attempts=attempts, send_started=bool(started))
+            for _, payload, attempts, started in rows
+        ]
+
+    def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        with self._guard():
+            cur = self._conn().execute(
+                "UPDATE jobs SET lease_until = ? WHERE key = ? AND owner = ?",
+                (to_ts(now) + seconds(lease), key, owner),
+            )
+        return cur.rowcount == 1
+
+    def mark_send_started(self, key: str) -> None:
+        with self._guard():
+            self._conn().execute("UPDATE jobs SET send_started = 1 WHERE key = ?", (key,))
+
+    def finish(self, record: DecisionRecord) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                _INSERT_DECISION,
+                (
+                    record.key,
+                    record.lead_id,
+                    record.outcome.value,
+                    record.rule,
+                    to_ts(record.at),
+                    record.reason,
+                    record.reply,
+                    record.message_id,
+                ),
+            )
+            if cur.rowcount == 0:
+                return False
+            db.execute("DELETE FROM jobs WHERE key = ?", (record.key,))
+        return True
+
+    def pending(self) -> int:
+        with self._guard():
+            (count,) = self._conn().execute("SELECT count(*) FROM jobs").fetchone()
+        return int(count)
+
+    # -- per-lead state -----------------------------------------------------------------------
+
+    def lead_state(self, lead_id: str) -> LeadState:
+        with self._tx(write=False) as db:
+            return _read_lead(db, lead_id)
+
+    def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
+        ts = to_ts(at)
+        with self._tx() as db:
+            db.execute(_NOTE_INBOUND, (lead_id, ts, ts))
+            return _read_lead(db, lead_id)
+
+    def pause(self, lead_id: str, until: datetime) -> None:
+        with self._guard():
+            self._conn().execute(_PAUSE, (lead_id, to_ts(until)))
+
+    def reserve_reply(
+        self,
+        lead_id: str,
+        rule: str,
+        *,
+        now: datetime,
+        cooldown: timedelta,
+        budget: int,
+        budget_period: timedelta,
+    ) -> Outcome | None:
+        at = to_ts(now)
+        window_start = at - seconds(budget_period)
+        with self._tx() as db:
+            paused_until, last, used = db.execute(
+                _GUARDS, {"lead": lead_id, "rule": rule, "window_start": window_start}
+            ).fetchone()
+            if paused_until is not None and at < paused_until:
+                return Outcome.PAUSED
+            if last is not None and last > at - seconds(cooldown):
+                return Outcome.COOLDOWN
+            if used >= budget:
+                return Outcome.BUDGET
+            db.execute(
+                "DELETE FROM reply_budget WHERE lead_id = ? AND at <= ?", (lead_id, window_start)
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO last_replies (lead_id, rule, at) VALUES (?, ?, ?)",
+                (lead_id, rule, at),
+            )
+            db.execute(
+                "INSERT INTO reply_budget (lead_id, rule, at) VALUES (?, ?, ?)",
+                (lead_id, rule, at),
+            )
+        return None
+
+    def release_reply(self, lead_id: str, rule: str, *, reserved_at: datetime) -> None:
+        at = to_ts(reserved_at)
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM last_replies WHERE lead_id = ? AND rule = ? AND at = ?",
+                (lead_id, rule, at),
+            )
+            db.execute(
+                "DELETE FROM reply_budget WHERE id = (SELECT id FROM reply_budget"
+                " WHERE lead_id = ? AND rule = ? AND at = ? LIMIT 1)",
+                (lead_id, rule, at),
+            )
+
+    # -- decision log -------------------------------------------------------------------------
+
+    def decisions(
+        self,
+        *,
+        lead_id: str | None = None,
+        outcome: Outcome | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DecisionRecord]:
+        given = {"lead_id": lead_id, "outcome": outcome, "rule": rule}
+        clauses = [_FILTERS[name] for name, value in given.items() if value is not None]
+        values: list[str | int] = [str(value) for value in given.values() if value is not None]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"{_SELECT_DECISIONS}{where} ORDER BY at DESC, seq DESC LIMIT ?"
+        with self._guard():
+            rows = self._conn().execute(sql, (*values, limit)).fetchall()
+        return [_decision(row) for row in rows]
+
+    def decision(self, key: str) -> DecisionRecord | None:
+        with self._guard():
+            row = self._conn().execute(f"{_SELECT_DECISIONS} WHERE key = ?", (key,)).fetchone()
+        return _decision(row) if row is not None else None
+
+    # -- upkeep ---------------------------------------------------------------------------------
+
+    def prune(self, *, now: datetime, retention: timedelta) -> int:
+        at = to_ts(now)
+        decisions_before = at - seconds(retention)
+        claims_before = at - seconds(max(retention, CLAIM_TTL))
+        removed = 0
+        # Separate short transactions: pruning must not hold the write lock for long.
+        with self._guard():
+            db = self._conn()
+            for sql, before in (
+                ("DELETE FROM decisions WHERE at < ?", decisions_before),
+                ("DELETE FROM claims WHERE claimed_at < ?", claims_before),
+                ("DELETE FROM reply_budget WHERE at < ?", claims_before),
+            ):
+                removed += db.execute(sql, (before,)).rowcount
+        return removed
+
+    def ping(self) -> None:
+        with self._guard():
+            self._conn().execute("SELECT count(*) FROM claims WHERE key = ''").fetchone()
+
+    def close(self) -> None:
+        """Close every connection this store opened, in any thread. Calls after it fail."""
+        with self._lock:
+            self._closed = True
+            conns, self._conns = self._conns, []
+            for _, conn in conns:
+                conn.close()
+            self._local = threading.local()
+
+
+def _read_lead(db: sqlite3.Connection, lead_id: str) -> LeadState:
+    row = db.execute(
+        "SELECT first_seen, last_inbound, paused_until FROM leads WHERE lead_id = ?", (lead_id,)
+    ).fetchone()
+    replies = db.execute(
+        "SELECT rule, at FROM last_replies WHERE lead_id = ?", (lead_id,)
+    ).fetchall()
+    first_seen, last_inbound, paused_until = row if row is not None else (None, None, None)
+    return LeadState(
+        first_seen=from_ts(first_seen) if first_seen is not None else None,
+        last_inbound=from_ts(last_inbound) if last_inbound is not None else None,
+        paused_until=from_ts(paused_until) if paused_until is not None else None,
+        last_reply={rule: from_ts(at) for rule, at in replies},
+    )
+
+
+def _decision(row: tuple[str, str, str, str, float, str, str, str]) -> DecisionRecord:
+    key, lead_id, outcome, rule, at, reason, reply, message_id = row
+    return DecisionRecord(
+        key=key,
+        lead_id=lead_id,
+        outcome=Outcome(outcome),
+        at=from_ts(at),
+        rule=rule,
+        reason=reason,
+        reply=reply,
+        message_id=message_id,
+    )
