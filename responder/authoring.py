@@ -232,4 +232,3 @@ class Conversation:
 
     def wait(self, duration: timedelta) -> None:
         self.now += duration
-

@@ -50,11 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def folders(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--rules", type=Path, default=_env_path("RESPONDER_RULES", "rules"),
-                       help="folder of rule files (default: $RESPONDER_RULES or ./rules)")
-        p.add_argument("--templates", type=Path,
-                       default=_env_path("RESPONDER_TEMPLATES", "templates"),
-                       help="folder of templates (default: $RESPONDER_TEMPLATES or ./templates)")  # fmt: skip
+        p.add_argument(
+            "--rules",
+            type=Path,
+            default=_env_path("RESPONDER_RULES", "rules"),
+            help="folder of rule files (default: $RESPONDER_RULES or ./rules)",
+        )
+        p.add_argument(
+            "--templates",
+            type=Path,
+            default=_env_path("RESPONDER_TEMPLATES", "templates"),
+            help="folder of templates (default: $RESPONDER_TEMPLATES or ./templates)",
+        )
 
     def lead_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--name", default="Aisyah Rahman", help="the lead's name ('' for none)")
@@ -125,7 +132,9 @@ def _try(args: argparse.Namespace) -> int:
     lead = _lead(args)
     at = _moment(args.at, lead, book)
     message = Message(text=args.message, channel=args.channel, received_at=at)
-    state = LeadState() if args.first else LeadState(first_seen=datetime(2000, 1, 1, tzinfo=at.tzinfo))
+    state = (
+        LeadState() if args.first else LeadState(first_seen=datetime(2000, 1, 1, tzinfo=at.tzinfo))
+    )
     decision = decide(message, lead, book, state, at)
     print(authoring.explain(decision, message))
     return 0
@@ -232,7 +241,9 @@ def _moment(text: str, lead: Lead, book: RuleBook) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f'responder: --at "{text}" is not a moment like "2026-11-28 22:00"') from None
+        raise SystemExit(
+            f'responder: --at "{text}" is not a moment like "2026-11-28 22:00"'
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 

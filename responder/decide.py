@@ -246,4 +246,3 @@ def _timezone(lead: Lead, book: RuleBook) -> ZoneInfo:
 def _zone(local_now: datetime) -> ZoneInfo:
     tz = local_now.tzinfo
     return tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC")
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -194,12 +194,47 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Sending:
+    """The reply decided for a job, persisted before it may leave.
+
+    A job taken over with this set does not decide again: it checks the conversation for
+    ``reply`` and sends it only if it is not there (and the window is still open).
+    """
+
+    rule: str
+    reply: str
+    connection_id: int
+    reserved_at: datetime
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "rule": self.rule,
+                "reply": self.reply,
+                "connection_id": self.connection_id,
+                "reserved_at": _iso(self.reserved_at),
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes | None) -> Sending | None:
+        if not raw:
+            return None
+        data = json.loads(raw)
+        reserved_at = _from_iso(data["reserved_at"])
+        assert reserved_at is not None
+        return cls(data["rule"], data["reply"], int(data["connection_id"]), reserved_at)
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """One accepted inbound message waiting for its outcome.
 
     ``key`` is the idempotency key (the message id, else the delivery id) and the job's
-    identity in the store. ``send_started`` is set once a reply request may have left: a job
-    taken over with it set must check the conversation before sending again.
+    identity in the store. ``sending`` is set, atomically with the reservation of the reply,
+    once a reply request may leave.
     """
 
     key: str
@@ -208,7 +243,7 @@ class Job:
     accepted_at: datetime
     delivery_id: str = ""
     attempts: int = 0
-    send_started: bool = False
+    sending: Sending | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -224,7 +259,7 @@ class Job:
         )
 
     @classmethod
-    def from_json(cls, raw: str | bytes, *, attempts: int = 0, send_started: bool = False) -> Job:
+    def from_json(cls, raw: str | bytes, *, attempts: int = 0, sending: Sending | None = None) -> Job:
         data = json.loads(raw)
         accepted_at = _from_iso(data["accepted_at"])
         assert accepted_at is not None
@@ -235,11 +270,8 @@ class Job:
             accepted_at=accepted_at,
             delivery_id=data.get("delivery_id", ""),
             attempts=attempts,
-            send_started=send_started,
+            sending=sending,
         )
-
-    def with_message(self, message: Message) -> Job:
-        return replace(self, message=message)
 
 
 def utcnow() -> datetime:

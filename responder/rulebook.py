@@ -139,8 +139,12 @@ class RuleBook:
     def all_rules(self) -> list[Rule]:
         return [self.by_order[order] for order in sorted(self.by_order)]
 
+    @cached_property
+    def _by_name(self) -> Mapping[str, Rule]:
+        return {rule.name: rule for rule in self.by_order.values()}
+
     def rule(self, name: str) -> Rule | None:
-        return next((r for r in self.all_rules if r.name == name), None)
+        return self._by_name.get(name)
 
     def template_for(self, rule: Rule, locale: str) -> Template:
         """The rule's inline text, or its template file that best fits ``locale``.
@@ -216,7 +220,9 @@ class _Loader:
     def warn(self, line: int, message: str, rule: str = "", file: str = "") -> None:
         self.problems.append(Problem(file or self.file, line, message, rule, Severity.WARNING))
 
-    def unknown_keys(self, mapping: Located, known: Sequence[str], what: str, rule: str = "") -> int:
+    def unknown_keys(
+        self, mapping: Located, known: Sequence[str], what: str, rule: str = ""
+    ) -> int:
         """Report keys not in ``known``, with a "did you mean"; return how many there were."""
         unknown = [key for key in mapping if key not in known]
         for key in unknown:
@@ -299,7 +305,9 @@ class _Loader:
             return self._convert(parse_duration, value, line)
         if key == "hours":
             if not isinstance(value, Located):
-                self.error(line, "'hours' must list named hours, like  office: \"mon-fri 09:00-18:00\"")
+                self.error(
+                    line, "'hours' must list named hours, like  office: \"mon-fri 09:00-18:00\""
+                )
                 return {}
             hours = {}
             for name, spec in value.items():
@@ -446,7 +454,9 @@ class _Loader:
             isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
         ):
             return [str(v) for v in value]
-        if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value)):
+        if isinstance(value, bool) or (
+            isinstance(value, list) and any(isinstance(v, bool) for v in value)
+        ):
             self.error(block.line_of(key), f"put yes, no, on, off, true and false in quotes in "
                        f"'{key}' ({_UNQUOTED})", rule)  # fmt: skip
             return []
@@ -499,7 +509,7 @@ class _Loader:
         if has_reply == has_text:
             self.error(
                 block.line,
-                "give the answer either as  reply: template-name  or as  text: \"...\" "
+                'give the answer either as  reply: template-name  or as  text: "..." '
                 "(exactly one of them)",
                 rule,
             )

@@ -45,7 +45,7 @@ class _LocatingLoader(yaml.SafeLoader):
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
             line = key_node.start_mark.line + 1
@@ -53,14 +53,14 @@ class _LocatingLoader(yaml.SafeLoader):
                 self.duplicates.append(
                     YamlProblem(line, f"'{key}' is written twice here; keep only one of them")
                 )
-            mapping[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            mapping[key] = self.construct_object(value_node, deep=True)
             mapping.key_lines[key] = line
         return mapping
 
 
 _LocatingLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _LocatingLoader.construct_mapping,  # type: ignore[arg-type]
+    _LocatingLoader.construct_mapping,
 )
 
 

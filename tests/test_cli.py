@@ -36,7 +36,10 @@ def test_check_reports_every_problem_and_exits_1(
     """)  # fmt: skip
     assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 1
     out = capsys.readouterr().out
-    assert "rules.yaml:3: error [rule pricing]: 'keyword' is not a rule key; did you mean 'keywords'?" in out
+    assert (
+        "rules.yaml:3: error [rule pricing]: 'keyword' is not a rule key; did you mean 'keywords'?"
+        in out
+    )
     assert "rules.yaml:7: error [rule hours]: there is no template file" in out
     assert "FAILED: 2 error(s)" in out
 
@@ -57,8 +60,11 @@ def test_check_fails_when_an_example_goes_to_another_rule(
     """)  # fmt: skip
     assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 1
     out = capsys.readouterr().out
-    assert "the example \"how much is it?\" was answered by no rule" in out
-    assert "the counterexample \"price of delivery\" was answered by this rule (keyword 'price')" in out
+    assert 'the example "how much is it?" was answered by no rule' in out
+    assert (
+        "the counterexample \"price of delivery\" was answered by this rule (keyword 'price')"
+        in out
+    )
 
 
 def test_check_reports_a_template_that_fails_to_render(
@@ -88,7 +94,9 @@ def test_try_shows_near_misses_and_locale(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "decided by:    fallback" in out
     assert "opening-hours: excluded by 'delivery'" in out
-    main(["try", "waktu buka?", *SHIPPED, "--locale", "ms", "--name", "", "--at", "2026-11-25 11:00"])
+    main(
+        ["try", "waktu buka?", *SHIPPED, "--locale", "ms", "--name", "", "--at", "2026-11-25 11:00"]
+    )
     assert "Hai di sana!" in capsys.readouterr().out
 
 

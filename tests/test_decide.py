@@ -141,7 +141,9 @@ def test_first_message_rule_only_for_the_first_message(book: RuleBook) -> None:
 
 
 def test_cooldown_does_not_fall_through(book: RuleBook) -> None:
-    state = LeadState(first_seen=RETURNING.first_seen, last_reply={"pricing": NOW - timedelta(hours=1)})
+    state = LeadState(
+        first_seen=RETURNING.first_seen, last_reply={"pricing": NOW - timedelta(hours=1)}
+    )
     decision = run(book, "price?", state=state)
     assert decision.outcome is Outcome.COOLDOWN
     assert decision.rule is not None and decision.rule.name == "pricing"
@@ -170,7 +172,9 @@ def test_no_match_without_a_fallback(tmp_path: Path) -> None:
 
 
 def test_a_template_that_fails_gives_failed_not_an_exception(tmp_path: Path) -> None:
-    book = book_from(tmp_path, "rules:\n  - name: a\n    keywords: [x1]\n    text: \"{{ 1 // 0 }}\"\n")
+    book = book_from(
+        tmp_path, 'rules:\n  - name: a\n    keywords: [x1]\n    text: "{{ 1 // 0 }}"\n'
+    )
     decision = run(book, "x1")
     assert decision.outcome is Outcome.FAILED
     assert "template" in decision.why or "divide" in decision.why or "zero" in decision.why
@@ -190,7 +194,7 @@ def test_locale_variant_of_a_template_is_chosen(tmp_path: Path) -> None:
 
 def test_matching_many_rules_picks_the_earliest(tmp_path: Path) -> None:
     rules = "rules:\n" + "".join(
-        f"  - name: r{i}\n    keywords: [word{i}, shared]\n    text: \"{i}\"\n" for i in range(300)
+        f'  - name: r{i}\n    keywords: [word{i}, shared]\n    text: "{i}"\n' for i in range(300)
     )
     book = book_from(tmp_path, rules)
     assert run(book, "word299 and word150").reply == "150"

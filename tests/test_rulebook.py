@@ -12,7 +12,9 @@ from responder.rulebook import check_rulebook, load_rulebook
 from tests.rulebooks import write_book
 
 
-def problems_of(tmp_path: Path, rules: str | dict[str, str], templates: dict[str, str] | None = None) -> list[Problem]:
+def problems_of(
+    tmp_path: Path, rules: str | dict[str, str], templates: dict[str, str] | None = None
+) -> list[Problem]:
     _, problems = check_rulebook(*write_book(tmp_path, rules, templates))
     return problems
 
@@ -95,9 +97,13 @@ def test_each_error_is_reported_with_its_line(
 
 
 def test_rule_errors_name_the_rule(tmp_path: Path) -> None:
-    problem = only_error(problems_of(tmp_path, "rules:\n  - name: prices\n    keyword: [x]\n    reply: answer\n"))
+    problem = only_error(
+        problems_of(tmp_path, "rules:\n  - name: prices\n    keyword: [x]\n    reply: answer\n")
+    )
     assert problem.rule == "prices"
-    assert str(problem).endswith("[rule prices]: 'keyword' is not a rule key; did you mean 'keywords'?")
+    assert str(problem).endswith(
+        "[rule prices]: 'keyword' is not a rule key; did you mean 'keywords'?"
+    )
 
 
 def test_all_problems_of_all_files_are_reported_at_once(tmp_path: Path) -> None:
@@ -169,7 +175,9 @@ def test_no_shadow_warning_when_the_earlier_rule_has_another_condition(tmp_path:
 
 
 def test_warns_about_very_short_keywords(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, "rules:\n  - name: a\n    keywords: [ok, hello]\n    reply: answer\n")
+    problems = problems_of(
+        tmp_path, "rules:\n  - name: a\n    keywords: [ok, hello]\n    reply: answer\n"
+    )
     assert [(p.severity.value, p.line) for p in problems] == [("warning", 3)]
     assert "'ok' is very short" in problems[0].message
 
@@ -191,7 +199,12 @@ def test_disabled_rules_are_checked_but_not_loaded(tmp_path: Path) -> None:
             reply: answer
     """)  # fmt: skip
     assert [r.name for r in load_rulebook(rules_dir, templates_dir).all_rules] == ["active"]
-    problem = only_error(problems_of(tmp_path / "b", "rules:\n  - name: retired\n    enabled: false\n    keyword: [x]\n    reply: answer\n"))
+    problem = only_error(
+        problems_of(
+            tmp_path / "b",
+            "rules:\n  - name: retired\n    enabled: false\n    keyword: [x]\n    reply: answer\n",
+        )
+    )
     assert problem.line == 4
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import socket
 import threading
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from typing import TypeVar
 import pytest
 
 from responder.errors import StoreUnavailable
-from responder.model import DecisionRecord, Job, Lead, LeadState, Message, Outcome
+from responder.model import DecisionRecord, Job, Lead, LeadState, Message, Outcome, Sending
 from responder.store import CLAIM_TTL, Store, open_store
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -75,9 +77,16 @@ def reserve(
     cooldown: timedelta = HOUR,
     budget: int = 10,
     period: timedelta = timedelta(days=1),
+    job: str | None = None,
 ) -> Outcome | None:
+    """Reserve for a job named after the rule and time unless ``job`` is given."""
     return store.reserve_reply(
-        lead, rule, now=now, cooldown=cooldown, budget=budget, budget_period=period
+        job or f"{rule}@{now.isoformat()}#{uuid.uuid4().hex[:6]}",
+        lead,
+        Sending(rule, f"reply of {rule}", 123, now),
+        cooldown=cooldown,
+        budget=budget,
+        budget_period=period,
     )
 
 
@@ -122,20 +131,21 @@ def test_reclaim_leaves_leased_jobs_alone(store: Store) -> None:
     assert store.reclaim(owner="b", lease=LEASE, now=T0 + LEASE) == []
 
 
-def test_reclaim_takes_over_an_expired_job_keeping_send_started(store: Store) -> None:
+def test_reclaim_takes_over_an_expired_job_with_its_reserved_reply(store: Store) -> None:
     store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
-    store.mark_send_started("m1")
+    assert reserve(store, "faq", T0, job="m1") is None
     later = T0 + LEASE + timedelta(seconds=1)
 
     (job,) = store.reclaim(owner="b", lease=LEASE, now=later)
-    assert (job.key, job.attempts, job.send_started) == ("m1", 1, True)
+    sending = Sending("faq", "reply of faq", 123, T0)
+    assert (job.key, job.attempts, job.sending) == ("m1", 1, sending)
     # Now leased to b: nobody else gets it until that lease runs out too.
     assert store.reclaim(owner="c", lease=LEASE, now=later + LEASE - timedelta(seconds=1)) == []
     assert store.renew("m1", owner="a", lease=LEASE, now=later) is False
     assert store.renew("m1", owner="b", lease=LEASE, now=later) is True
 
     (again,) = store.reclaim(owner="c", lease=LEASE, now=later + 2 * LEASE)
-    assert (again.attempts, again.send_started) == (2, True)
+    assert (again.attempts, again.sending) == (2, sending)
 
 
 def test_reclaim_respects_its_limit(store: Store) -> None:
@@ -202,8 +212,8 @@ def test_finish_after_a_takeover_counts_once(store: Store) -> None:
     assert store.decision("m1").outcome is Outcome.SENT  # type: ignore[union-attr]
 
 
-def test_mark_send_started_on_an_unknown_job_creates_nothing(store: Store) -> None:
-    store.mark_send_started("ghost")
+def test_reserving_for_an_unknown_job_creates_no_job(store: Store) -> None:
+    assert reserve(store, "faq", T0, job="ghost") is None
     assert store.pending() == 0
     assert store.reclaim(owner="b", lease=LEASE, now=T0 + timedelta(days=1)) == []
 
@@ -334,8 +344,8 @@ def test_concurrent_reservations_never_overspend_the_budget(
 
 
 def test_release_reply_undoes_the_reservation(store: Store) -> None:
-    assert reserve(store, "faq", T0, budget=1) is None
-    store.release_reply("lead-1", "faq", reserved_at=T0)
+    assert reserve(store, "faq", T0, budget=1, job="m1") is None
+    store.release_reply("m1", "lead-1", "faq")
     assert store.lead_state("lead-1").last_reply == {}
     # Neither the cooldown nor the budget slot are held any more.
     assert reserve(store, "faq", T0 + timedelta(seconds=1), budget=1) is None
@@ -344,18 +354,18 @@ def test_release_reply_undoes_the_reservation(store: Store) -> None:
 def test_release_reply_leaves_a_newer_reservation_alone_but_returns_the_slot(
     store: Store,
 ) -> None:
-    assert reserve(store, "faq", T0, budget=2) is None
-    assert reserve(store, "faq", T0 + 2 * HOUR, budget=2) is None
+    assert reserve(store, "faq", T0, budget=2, job="m1") is None
+    assert reserve(store, "faq", T0 + 2 * HOUR, budget=2, job="m2") is None
     assert reserve(store, "price", T0 + 3 * HOUR, budget=2) is Outcome.BUDGET
 
-    store.release_reply("lead-1", "faq", reserved_at=T0)
+    store.release_reply("m1", "lead-1", "faq")
     assert store.lead_state("lead-1").last_reply == {"faq": T0 + 2 * HOUR}
     assert reserve(store, "price", T0 + 3 * HOUR, budget=2) is None
 
 
 def test_release_reply_of_another_rule_changes_nothing(store: Store) -> None:
-    assert reserve(store, "faq", T0, budget=1) is None
-    store.release_reply("lead-1", "price", reserved_at=T0)
+    assert reserve(store, "faq", T0, budget=1, job="m1") is None
+    store.release_reply("m1", "lead-1", "price")
     assert store.lead_state("lead-1").last_reply == {"faq": T0}
     assert reserve(store, "price", T0 + timedelta(seconds=1), budget=1) is Outcome.BUDGET
 

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from responder.errors import ConfigError, StoreUnavailable
-from responder.model import DecisionRecord, Job, Lead, Message, Outcome
+from responder.model import Sending, DecisionRecord, Job, Lead, Message, Outcome
 from responder.store import CLAIM_TTL, open_store
 from responder.store.redis_store import GROUP, RedisStore, check_version, parse_version
 
@@ -167,8 +167,9 @@ def test_prefixes_keep_deployments_apart(
     assert two.accept(make_job("m1"), owner="a", lease=LEASE, now=T0) is True
     one.note_inbound("lead-1", T0)
     one.reserve_reply(
-        "lead-1", "faq", now=T0, cooldown=LEASE, budget=1, budget_period=timedelta(hours=1)
-    )
+        "m1", "lead-1", Sending("faq", "Hi", 123, T0),
+        cooldown=LEASE, budget=1, budget_period=timedelta(hours=1),
+    )  # fmt: skip
     one.finish(make_record("m1"))
 
     assert two.lead_state("lead-1").first_seen is None

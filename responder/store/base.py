@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from responder.model import DecisionRecord, Job, LeadState, Outcome
+from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
 
 CLAIM_TTL = timedelta(days=7)
 
@@ -44,16 +44,13 @@ class Store(Protocol):
         """Take over unfinished jobs whose lease expired before ``now``.
 
         Each returned job is now leased to ``owner`` until ``now + lease``, its ``attempts``
-        incremented; two concurrent callers never get the same job.
+        incremented and its ``sending`` as last reserved; two concurrent callers never get
+        the same job.
         """
         ...
 
     def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
         """Extend the lease on a job ``owner`` holds. False if the job is no longer its own."""
-        ...
-
-    def mark_send_started(self, key: str) -> None:
-        """Persist that a reply for job ``key`` may be leaving now (``Job.send_started``)."""
         ...
 
     def finish(self, record: DecisionRecord) -> bool:
@@ -87,28 +84,30 @@ class Store(Protocol):
 
     def reserve_reply(
         self,
+        job_key: str,
         lead_id: str,
-        rule: str,
+        sending: Sending,
         *,
-        now: datetime,
         cooldown: timedelta,
         budget: int,
         budget_period: timedelta,
     ) -> Outcome | None:
         """Atomically check the guards of one send and, if they pass, take the slot.
 
-        In this order: the lead paused at ``now`` -> ``Outcome.PAUSED``; ``rule`` answered the
-        lead within ``cooldown`` -> ``Outcome.COOLDOWN``; ``budget`` replies already reserved
-        in the last ``budget_period`` -> ``Outcome.BUDGET``. Otherwise record ``now`` as the
-        rule's last reply and count it against the budget, and return None.
+        "Now" is ``sending.reserved_at``. In this order: the lead paused -> ``Outcome.PAUSED``;
+        ``sending.rule`` answered the lead within ``cooldown`` -> ``Outcome.COOLDOWN``;
+        ``budget`` replies already reserved in the last ``budget_period`` ->
+        ``Outcome.BUDGET``. Otherwise, in the same atomic step: record now as the rule's last
+        reply, count it against the budget, both under ``job_key``, and persist ``sending`` on
+        job ``job_key`` (if it exists) so that a takeover verifies instead of deciding again.
         """
         ...
 
-    def release_reply(self, lead_id: str, rule: str, *, reserved_at: datetime) -> None:
-        """Undo a reservation whose send definitely did not happen.
+    def release_reply(self, job_key: str, lead_id: str, rule: str) -> None:
+        """Undo the reservation ``job_key`` made, for a send that definitely did not happen.
 
-        Only undoes it if it is still the latest one for that rule (reserved at
-        ``reserved_at``); the budget slot taken at ``reserved_at`` is given back.
+        The rule's last reply is cleared only if ``job_key`` made the latest one; the budget
+        slot ``job_key`` took is given back.
         """
         ...
 

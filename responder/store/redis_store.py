@@ -8,10 +8,11 @@ one Redis can serve several deployments:
 ``jobs``            stream with consumer group ``workers``: one entry per unfinished job. The
                     entry sits in the pending list of the consumer (= owner) holding the job,
                     so ``XPENDING``/``XINFO`` show who holds what; ownership moves with XCLAIM.
-``job:<key>``       hash: ``entry`` (stream id), ``payload``, ``attempts``, ``started``.
+``job:<key>``       hash: ``entry`` (stream id), ``payload``, ``attempts``, ``sending``.
 ``leases``          sorted set: job key scored by lease expiry (Unix seconds).
-``lead:<id>``       hash: ``first_seen``, ``last_inbound``, ``paused_until``, ``r:<rule>``.
-``budget:<id>``     sorted set: one member per reserved reply, scored by its time.
+``lead:<id>``       hash: ``first_seen``, ``last_inbound``, ``paused_until``, ``r:<rule>``
+                    (time of the rule's last reply) and ``k:<rule>`` (the job that took it).
+``budget:<id>``     sorted set: ``<job key>|<rule>`` of each reserved reply, scored by its time.
 ``decision:<key>``  string: the decision as JSON (idempotent ``finish``), expires after
                     ``decision_ttl``.
 ``decisions``       stream capped near ``decisions_cap`` entries: the log, newest last.
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -47,7 +47,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from responder.errors import ConfigError, StoreUnavailable
-from responder.model import DecisionRecord, Job, LeadState, Outcome
+from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
 from responder.store.base import CLAIM_TTL
 
@@ -76,7 +76,7 @@ local id = redis.call('XADD', KEYS[2], '*', 'key', ARGV[1])
 redis.call('XCLAIM', KEYS[2], ARGV[6], ARGV[3], 0, id, 'FORCE', 'JUSTID')
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 'entry', id, 'payload', ARGV[2], 'attempts', ARGV[7],
-           'started', ARGV[8])
+           'sending', ARGV[8])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 return 1
 """
@@ -91,10 +91,10 @@ for _, key in ipairs(keys) do
     redis.call('XCLAIM', KEYS[1], ARGV[5], ARGV[3], 0, id, 'FORCE', 'JUSTID')
     local attempts = redis.call('HINCRBY', job, 'attempts', 1)
     redis.call('ZADD', KEYS[2], ARGV[2], key)
-    local fields = redis.call('HMGET', job, 'payload', 'started')
+    local fields = redis.call('HMGET', job, 'payload', 'sending')
     out[#out + 1] = fields[1]
     out[#out + 1] = tostring(attempts)
-    out[#out + 1] = fields[2] or '0'
+    out[#out + 1] = fields[2] or ''
   else
     redis.call('ZREM', KEYS[2], key)
   end
@@ -114,13 +114,6 @@ end
 redis.call('XCLAIM', KEYS[1], ARGV[4], ARGV[2], 0, id, 'JUSTID')
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
-"""
-
-_MARK_STARTED = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'started', '1')
-end
-return 0
 """
 
 _FINISH = """
@@ -173,24 +166,22 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
   return 'budget'
 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[1], 'k:' .. string.sub(ARGV[2], 3), ARGV[9])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSET', KEYS[3], 'sending', ARGV[8])
+end
 return false
 """
 
-# Budget members are "<16 hex digits>|<rule>": the rule starts at character 18.
+# The lead hash keeps, beside "r:<rule>" (time of the last reply), "k:<rule>": the job that
+# reserved it; budget members are "<job key>|<rule>".
 _RELEASE = """
-local last = redis.call('HGET', KEYS[1], ARGV[1])
-if last and tonumber(last) == tonumber(ARGV[2]) then
-  redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[1], 'k:' .. ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 'k:' .. ARGV[1])
 end
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[2])) do
-  if string.sub(member, 18) == ARGV[3] then
-    redis.call('ZREM', KEYS[2], member)
-    return 1
-  end
-end
+redis.call('ZREM', KEYS[2], ARGV[2] .. '|' .. ARGV[1])
 return 0
 """
 
@@ -345,7 +336,6 @@ class RedisStore:
         self._accept = script(_ACCEPT)
         self._reclaim = script(_RECLAIM)
         self._renew = script(_RENEW)
-        self._mark_started = script(_MARK_STARTED)
         self._finish = script(_FINISH)
         self._note_inbound = script(_NOTE_INBOUND)
         self._pause = script(_PAUSE)
@@ -406,7 +396,7 @@ class RedisStore:
             self._claim_ttl,
             GROUP,
             job.attempts,
-            int(job.send_started),
+            job.sending.to_json() if job.sending else "",
         ]
         with self._guard():
             return bool(self._accept(keys=keys, args=args))
@@ -426,7 +416,7 @@ class RedisStore:
         with self._guard():
             flat = self._reclaim(keys=[self._jobs, self._leases], args=args)
         return [
-            Job.from_json(flat[i], attempts=int(flat[i + 1]), send_started=flat[i + 2] == "1")
+            Job.from_json(flat[i], attempts=int(flat[i + 1]), sending=Sending.from_json(flat[i + 2]))
             for i in range(0, len(flat), 3)
         ]
 
@@ -435,10 +425,6 @@ class RedisStore:
         args = [key, owner, repr(to_ts(now) + seconds(lease)), GROUP]
         with self._guard():
             return bool(self._renew(keys=keys, args=args))
-
-    def mark_send_started(self, key: str) -> None:
-        with self._guard():
-            self._mark_started(keys=[self._k + "job:" + key])
 
     def finish(self, record: DecisionRecord) -> bool:
         keys = [
@@ -476,33 +462,39 @@ class RedisStore:
 
     def reserve_reply(
         self,
+        job_key: str,
         lead_id: str,
-        rule: str,
+        sending: Sending,
         *,
-        now: datetime,
         cooldown: timedelta,
         budget: int,
         budget_period: timedelta,
     ) -> Outcome | None:
-        at = to_ts(now)
-        keys = [self._k + "lead:" + lead_id, self._k + "budget:" + lead_id]
+        at = to_ts(sending.reserved_at)
+        keys = [
+            self._k + "lead:" + lead_id,
+            self._k + "budget:" + lead_id,
+            self._k + "job:" + job_key,
+        ]
         args: list[str | int] = [
             repr(at),
-            "r:" + rule,
+            "r:" + sending.rule,
             repr(at - seconds(cooldown)),
             repr(at - seconds(budget_period)),
             budget,
-            f"{secrets.token_hex(8)}|{rule}",
+            f"{job_key}|{sending.rule}",
             max(1000, math.ceil(seconds(budget_period) * 1000)),
+            sending.to_json(),
+            job_key,
         ]
         with self._guard():
             refused = self._reserve(keys=keys, args=args)
         return Outcome(refused) if refused else None
 
-    def release_reply(self, lead_id: str, rule: str, *, reserved_at: datetime) -> None:
+    def release_reply(self, job_key: str, lead_id: str, rule: str) -> None:
         keys = [self._k + "lead:" + lead_id, self._k + "budget:" + lead_id]
         with self._guard():
-            self._release(keys=keys, args=["r:" + rule, ts_text(reserved_at), rule])
+            self._release(keys=keys, args=[rule, job_key])
 
     # -- decision log -------------------------------------------------------------------------
 

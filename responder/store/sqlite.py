@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from responder.errors import StoreUnavailable
-from responder.model import DecisionRecord, Job, LeadState, Outcome
+from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
 from responder.store._convert import from_ts, seconds, to_ts
 from responder.store.base import CLAIM_TTL
 
@@ -42,7 +42,7 @@ _SCHEMA = (
         owner TEXT NOT NULL,
         lease_until REAL NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
-        send_started INTEGER NOT NULL DEFAULT 0
+        sending TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_until)",
     """CREATE TABLE IF NOT EXISTS leads (
@@ -55,13 +55,15 @@ _SCHEMA = (
         lead_id TEXT NOT NULL,
         rule TEXT NOT NULL,
         at REAL NOT NULL,
+        job_key TEXT NOT NULL,
         PRIMARY KEY (lead_id, rule)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS reply_budget (
         id INTEGER PRIMARY KEY,
         lead_id TEXT NOT NULL,
         rule TEXT NOT NULL,
-        at REAL NOT NULL
+        at REAL NOT NULL,
+        job_key TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS reply_budget_by_lead ON reply_budget (lead_id, at)",
     "CREATE INDEX IF NOT EXISTS reply_budget_by_time ON reply_budget (at)",
@@ -85,7 +87,7 @@ _SCHEMA = (
 _RECLAIM = """
     UPDATE jobs SET owner = ?, lease_until = ?, attempts = attempts + 1
     WHERE key IN (SELECT key FROM jobs WHERE lease_until < ? ORDER BY lease_until LIMIT ?)
-    RETURNING key, payload, attempts, send_started
+    RETURNING key, payload, attempts, sending
 """
 
 _NOTE_INBOUND = """
@@ -253,14 +255,14 @@ class SQLiteStore:
                 return False
             db.execute(
                 "INSERT OR REPLACE INTO jobs (key, payload, owner, lease_until, attempts,"
-                " send_started) VALUES (?, ?, ?, ?, ?, ?)",
+                " sending) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     job.key,
                     job.to_json(),
                     owner,
                     at + seconds(lease),
                     job.attempts,
-                    int(job.send_started),
+                    job.sending.to_json() if job.sending else None,
                 ),
             )
         return True
@@ -272,8 +274,8 @@ class SQLiteStore:
         with self._tx() as db:
             rows = db.execute(_RECLAIM, (owner, at + seconds(lease), at, limit)).fetchall()
         return [
-            Job.from_json(payload, attempts=attempts, send_started=bool(started))
-            for _, payload, attempts, started in rows
+            Job.from_json(payload, attempts=attempts, sending=Sending.from_json(sending))
+            for _, payload, attempts, sending in rows
         ]
 
     def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
@@ -283,10 +285,6 @@ class SQLiteStore:
                 (to_ts(now) + seconds(lease), key, owner),
             )
         return cur.rowcount == 1
-
-    def mark_send_started(self, key: str) -> None:
-        with self._guard():
-            self._conn().execute("UPDATE jobs SET send_started = 1 WHERE key = ?", (key,))
 
     def finish(self, record: DecisionRecord) -> bool:
         with self._tx() as db:
@@ -331,15 +329,16 @@ class SQLiteStore:
 
     def reserve_reply(
         self,
+        job_key: str,
         lead_id: str,
-        rule: str,
+        sending: Sending,
         *,
-        now: datetime,
         cooldown: timedelta,
         budget: int,
         budget_period: timedelta,
     ) -> Outcome | None:
-        at = to_ts(now)
+        at = to_ts(sending.reserved_at)
+        rule = sending.rule
         window_start = at - seconds(budget_period)
         with self._tx() as db:
             paused_until, last, used = db.execute(
@@ -355,26 +354,28 @@ class SQLiteStore:
                 "DELETE FROM reply_budget WHERE lead_id = ? AND at <= ?", (lead_id, window_start)
             )
             db.execute(
-                "INSERT OR REPLACE INTO last_replies (lead_id, rule, at) VALUES (?, ?, ?)",
-                (lead_id, rule, at),
+                "INSERT OR REPLACE INTO last_replies (lead_id, rule, at, job_key)"
+                " VALUES (?, ?, ?, ?)",
+                (lead_id, rule, at, job_key),
             )
             db.execute(
-                "INSERT INTO reply_budget (lead_id, rule, at) VALUES (?, ?, ?)",
-                (lead_id, rule, at),
+                "INSERT INTO reply_budget (lead_id, rule, at, job_key) VALUES (?, ?, ?, ?)",
+                (lead_id, rule, at, job_key),
+            )
+            db.execute(
+                "UPDATE jobs SET sending = ? WHERE key = ?", (sending.to_json(), job_key)
             )
         return None
 
-    def release_reply(self, lead_id: str, rule: str, *, reserved_at: datetime) -> None:
-        at = to_ts(reserved_at)
+    def release_reply(self, job_key: str, lead_id: str, rule: str) -> None:
         with self._tx() as db:
             db.execute(
-                "DELETE FROM last_replies WHERE lead_id = ? AND rule = ? AND at = ?",
-                (lead_id, rule, at),
+                "DELETE FROM last_replies WHERE lead_id = ? AND rule = ? AND job_key = ?",
+                (lead_id, rule, job_key),
             )
             db.execute(
-                "DELETE FROM reply_budget WHERE id = (SELECT id FROM reply_budget"
-                " WHERE lead_id = ? AND rule = ? AND at = ? LIMIT 1)",
-                (lead_id, rule, at),
+                "DELETE FROM reply_budget WHERE lead_id = ? AND rule = ? AND job_key = ?",
+                (lead_id, rule, job_key),
             )
 
     # -- decision log -------------------------------------------------------------------------

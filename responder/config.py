@@ -1,0 +1,148 @@
+"""The service's configuration, in three layers: defaults, then the environment, then overrides.
+
+:func:`load_config` is the only place that reads environment variables. Every setting, its
+variable and its default are listed in the README's configuration table. Secrets (the API key
+and the webhook secrets) are kept out of ``repr`` so they cannot reach a log by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from responder.durations import parse_duration
+from responder.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.abcsalesbot.com/v1"
+
+
+@dataclass(frozen=True)
+class Config:
+    api_key: str = field(default="", repr=False)
+    api_url: str = DEFAULT_API_URL
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    rules_dir: Path = Path("rules")
+    templates_dir: Path = Path("templates")
+    store_url: str = "var/responder.db"
+    dry_run: bool = False
+    # Sandbox: talking to the local simulator; a webhook secret is then not required.
+    sandbox: bool = False
+
+    max_body_bytes: int = 1024 * 1024
+    timestamp_tolerance: timedelta = timedelta(seconds=300)
+    escalation_pause: timedelta = timedelta(hours=24)
+    takeover_pause: timedelta = timedelta(hours=12)
+    reply_budget: int = 5
+    budget_period: timedelta = timedelta(hours=1)
+    windowed_channels: frozenset[str] = frozenset({"whatsapp"})
+    window: timedelta = timedelta(hours=24)
+    window_margin: timedelta = timedelta(minutes=10)
+    # How long one job may keep trying; the lease outlives it so that a live holder is never
+    # overtaken by a second process.
+    job_deadline: timedelta = timedelta(seconds=60)
+    lease: timedelta = timedelta(seconds=90)
+    senders: int = 64
+    janitor_interval: timedelta = timedelta(seconds=5)
+    connections_ttl: timedelta = timedelta(minutes=5)
+    retention: timedelta = timedelta(days=30)
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    def check(self) -> Config:
+        """Refuse settings the service cannot run with; return self for chaining."""
+        if not self.webhook_secrets and not self.sandbox:
+            raise ConfigError(
+                "ABC_WEBHOOK_SECRET is not set: without it no delivery can be verified. Set it to "
+                "the secret shown for your webhook subscription (several, comma-separated, while "
+                "rotating), or leave ABC_API_KEY unset to run the local sandbox."
+            )
+        if not self.api_key:
+            raise ConfigError("ABC_API_KEY is not set: the service cannot send replies without it")
+        if self.lease <= self.job_deadline:
+            raise ConfigError(
+                "RESPONDER_LEASE must be longer than RESPONDER_JOB_DEADLINE, or a slow job could "
+                "be taken over while its first holder is still sending"
+            )
+        if self.senders < 1 or self.reply_budget < 0:
+            raise ConfigError(
+                "RESPONDER_SENDERS must be at least 1 and RESPONDER_REPLY_BUDGET >= 0"
+            )
+        return self
+
+
+# variable -> (field, parser)
+def _secrets(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError("use true or false")
+
+
+def _channels(text: str) -> frozenset[str]:
+    return frozenset(c.strip().lower() for c in text.split(",") if c.strip())
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
+    "ABC_API_KEY": ("api_key", str),
+    "ABC_API_URL": ("api_url", lambda s: s.rstrip("/")),
+    "ABC_WEBHOOK_SECRET": ("webhook_secrets", _secrets),
+    "RESPONDER_RULES": ("rules_dir", Path),
+    "RESPONDER_TEMPLATES": ("templates_dir", Path),
+    "RESPONDER_STORE": ("store_url", str),
+    "RESPONDER_DRY_RUN": ("dry_run", _flag),
+    "RESPONDER_SANDBOX": ("sandbox", _flag),
+    "RESPONDER_TIMESTAMP_TOLERANCE": ("timestamp_tolerance", parse_duration),
+    "RESPONDER_ESCALATION_PAUSE": ("escalation_pause", parse_duration),
+    "RESPONDER_TAKEOVER_PAUSE": ("takeover_pause", parse_duration),
+    "RESPONDER_REPLY_BUDGET": ("reply_budget", _positive_int),
+    "RESPONDER_WINDOWED_CHANNELS": ("windowed_channels", _channels),
+    "RESPONDER_WINDOW_MARGIN": ("window_margin", parse_duration),
+    "RESPONDER_JOB_DEADLINE": ("job_deadline", parse_duration),
+    "RESPONDER_LEASE": ("lease", parse_duration),
+    "RESPONDER_SENDERS": ("senders", _positive_int),
+    "RESPONDER_JANITOR_INTERVAL": ("janitor_interval", parse_duration),
+    "RESPONDER_RETENTION": ("retention", parse_duration),
+}
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Config:
+    """Defaults, then ``environ`` (default ``os.environ``), then ``overrides`` (field names).
+
+    Raises ConfigError naming the variable for a value that cannot be read, and for settings
+    the service cannot run with (see :meth:`Config.check`).
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for variable, (name, parse) in ENVIRONMENT.items():
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{variable} cannot be used: {exc}") from None
+    known = {f.name for f in fields(Config)}
+    for name, value in (overrides or {}).items():
+        if name not in known:
+            raise ConfigError(f"unknown setting '{name}'")
+        values[name] = value
+    return replace(Config(), **values).check()

@@ -1,0 +1,56 @@
+"""Production defaults for gunicorn, used by ``responder serve``.
+
+Loaded with ``gunicorn -c python:responder.gunicorn_conf``.
+
+- ``gthread`` workers: the webhook does little CPU work and must answer within milliseconds
+  even while other requests are in flight; a few threads per process cover that.
+- two worker processes by default (one per core of a small machine); each also runs the
+  sender pool that talks to the ABC API (see responder/service.py), so the sending capacity
+  grows with the workers.
+- ``timeout`` kills a worker stuck for 30 s; its jobs come back to another worker after
+  their lease (RESPONDER_LEASE).
+- on exit a worker finishes the sends it has started before it closes its connections.
+
+Each value can be changed with the environment variable named beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+bind = os.environ.get("RESPONDER_BIND", "127.0.0.1:8080")  # RESPONDER_BIND
+workers = int(os.environ.get("RESPONDER_WORKERS", "2"))  # RESPONDER_WORKERS
+threads = int(os.environ.get("RESPONDER_THREADS", "8"))  # RESPONDER_THREADS
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+backlog = 2048
+accesslog = os.environ.get("RESPONDER_ACCESS_LOG") or None  # RESPONDER_ACCESS_LOG ("-": stdout)
+errorlog = "-"
+loglevel = os.environ.get("RESPONDER_LOG_LEVEL", "info")  # RESPONDER_LOG_LEVEL
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": loglevel.upper(), "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "httpx": {"level": "WARNING"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "stream": "ext://sys.stderr"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"},
+    },
+}  # fmt: skip
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Let the worker's responder finish its in-flight sends and close its connections."""
+    service = getattr(worker.wsgi, "extensions", {}).get("responder")
+    if service is not None:
+        service.close()

@@ -1,0 +1,380 @@
+"""The pipeline: from one signed delivery to one recorded outcome.
+
+::
+
+    webhook side, inside the request (fast, never waits on the ABC API):
+        verify  ->  parse  ->  claim (store.accept: dedupe + persist, one step)  ->  dispatch
+    sender side, on a pool thread (or after a crash, on whichever process reclaims the job):
+        [hydrate]  ->  decide  ->  send  ->  record (store.finish: exactly one outcome)
+
+:class:`Responder` owns those steps and nothing else: the Flask adapter calls
+:meth:`Responder.receive`, the sender pool calls :meth:`Responder.handle`. It talks to the
+platform through :class:`PlatformApi` (implemented over HTTP by ``responder.client``) and
+keeps no state of its own except a short-lived cache of channel connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from responder.config import Config
+from responder.decide import decide
+from responder.errors import (
+    OutcomeUnknown,
+    PlatformRejected,
+    ResponderError,
+    RetryableError,
+    StoreUnavailable,
+    WindowClosed,
+)
+from responder.model import (
+    DecisionRecord,
+    Direction,
+    Job,
+    LeadState,
+    Message,
+    Outcome,
+    SenderType,
+    Sending,
+    utcnow,
+)
+from responder.platform import (
+    EVENT_CONVERSATION_CREATED,
+    EVENT_ESCALATION,
+    HEADER_DELIVERY,
+    HEADER_EVENT,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    Connection,
+    hydrate,
+    needs_hydration,
+    parse_delivery,
+    reply_present,
+)
+from responder.rulebook import RuleBook
+from responder.signature import check_timestamp, verify_signature
+from responder.store.base import Store
+
+log = logging.getLogger("responder.pipeline")
+
+# An agent's outbound message with the same text as a reply we sent this recently is the
+# platform echoing our own reply, not a person taking over.
+ECHO_WINDOW = timedelta(minutes=10)
+
+
+class PlatformApi(Protocol):
+    """What the pipeline needs from the ABC API. ``deadline`` is a ``time.monotonic()`` value."""
+
+    def connections(self, *, deadline: float) -> list[Connection]: ...
+
+    def conversation(self, lead_id: str, *, deadline: float) -> list[Message]: ...
+
+    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The webhook's answer, before any web framework touches it."""
+
+    status: int
+    body: Mapping[str, Any]
+
+
+@dataclass
+class Responder:
+    config: Config
+    book: RuleBook
+    store: Store
+    api: PlatformApi
+    owner: str
+    dispatch: Callable[[Job], None]
+    clock: Callable[[], datetime] = utcnow
+    monotonic: Callable[[], float] = time.monotonic
+    _connections: tuple[float, list[Connection]] | None = field(default=None, repr=False)
+    _connections_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- webhook side ----------------------------------------------------------------------
+
+    def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Verify, parse and claim one delivery; dispatch a new inbound message for sending.
+
+        Raises DeliveryRejected (with its HTTP status) for a delivery to refuse, and
+        StoreUnavailable when the job cannot be persisted (the platform should redeliver).
+        """
+        now = self.clock()
+        header = {name.lower(): value for name, value in headers.items()}.get  # case-insensitive
+        verify_signature(body, header(HEADER_SIGNATURE.lower()), self.config.webhook_secrets)
+        check_timestamp(
+            header(HEADER_TIMESTAMP.lower()),
+            now=now.timestamp(),
+            tolerance=self.config.timestamp_tolerance.total_seconds(),
+        )
+        delivery = parse_delivery(
+            body,
+            event_header=header(HEADER_EVENT.lower()),
+            delivery_id=header(HEADER_DELIVERY.lower()),
+        )
+        if delivery.event_type == EVENT_ESCALATION and delivery.lead is not None:
+            until = now + self.config.escalation_pause
+            self.store.pause(delivery.lead.id, until)
+            log.info("lead %s asked for a person: paused until %s", delivery.lead.id, until)
+            return Answer(200, {"status": "paused"})
+        if delivery.message is None or delivery.lead is None:
+            return Answer(200, {"status": "ignored"})
+        assert delivery.event_type == EVENT_CONVERSATION_CREATED
+        job = Job(
+            key=f"msg:{delivery.message.id}" if delivery.message.id else delivery.delivery_id,
+            lead=delivery.lead,
+            message=delivery.message,
+            accepted_at=now,
+            delivery_id=delivery.delivery_id,
+        )
+        if not self.store.accept(job, owner=self.owner, lease=self.config.lease, now=now):
+            return Answer(200, {"status": "duplicate"})
+        self.dispatch(job)
+        return Answer(202, {"status": "accepted"})
+
+    # -- sender side -----------------------------------------------------------------------
+
+    def handle(self, job: Job) -> DecisionRecord | None:
+        """Decide, send and record one job. Returns the recorded outcome.
+
+        Problems of the job itself end in a recorded outcome (``failed`` at worst). Returns
+        None, leaving the job for a later reclaim, only when the store itself is unreachable.
+        """
+        deadline = self.monotonic() + self.config.job_deadline.total_seconds()
+        try:
+            try:
+                record = self._process(job, deadline)
+            except StoreUnavailable:
+                raise
+            except ResponderError as exc:
+                record = self._record(job, Outcome.FAILED, f"gave up: {exc}")
+            if not self.store.finish(record):
+                log.info("job %s already had an outcome; this attempt's is dropped", job.key)
+                return self.store.decision(job.key)
+        except StoreUnavailable as exc:
+            log.warning("job %s left for a later attempt: %s", job.key, exc)
+            return None
+        log.info(
+            "lead=%s key=%s outcome=%s rule=%s reason=%s",
+            record.lead_id, record.key, record.outcome.value, record.rule or "-", record.reason,
+        )  # fmt: skip
+        return record
+
+    def _process(self, job: Job, deadline: float) -> DecisionRecord:
+        if job.sending is not None:
+            return self._resume(job, job.sending, deadline)
+        message = job.message
+        if needs_hydration(message):
+            found = self._hydrate(job, deadline)
+            if found is None:
+                return self._record(job, Outcome.FAILED, "the conversation has no such message")
+            message = found
+        if message.direction is Direction.OUTBOUND:
+            return self._outbound(job, message)
+
+        now = self.clock()
+        lead = job.lead
+        if message.received_at is not None:
+            state = self.store.note_inbound(lead.id, message.received_at)
+        else:
+            state = self.store.lead_state(lead.id)
+        decision = decide(message, lead, self.book, state, now)
+        if decision.outcome is not None or decision.rule is None:
+            outcome = decision.outcome or Outcome.NO_MATCH
+            rule_name = decision.rule.name if decision.rule else ""
+            return self._record(job, outcome, decision.why, rule_name)
+        rule = decision.rule
+
+        window_closes = self._window_closes(message, state)
+        if window_closes is not None and now >= window_closes:
+            reason = _window_reason(window_closes)
+            return self._record(job, Outcome.WINDOW_CLOSED, reason, rule.name)
+        connection_id = self._connection_id(message, deadline)
+        if connection_id is None:
+            reason = "no connected channel to reply on"
+            return self._record(job, Outcome.CHANNEL_UNAVAILABLE, reason, rule.name)
+        sending = Sending(rule.name, decision.reply, connection_id, reserved_at=now)
+        blocked = self.store.reserve_reply(
+            job.key,
+            lead.id,
+            sending,
+            cooldown=rule.cooldown,
+            budget=self.config.reply_budget,
+            budget_period=self.config.budget_period,
+        )
+        if blocked is not None:
+            return self._record(job, blocked, _blocked_reason(blocked, decision.why), rule.name)
+        return self._deliver(job, sending, decision.why, window_closes, deadline)
+
+    def _resume(self, job: Job, sending: Sending, deadline: float) -> DecisionRecord:
+        """Finish a job taken over after its reply was reserved: a dead process may have sent
+        it. Never decided again; sent only if the conversation does not have it yet."""
+        if not self.config.dry_run and self._delivered(job, sending.reply, deadline):
+            return self._record(
+                job, Outcome.SENT, "delivered by an earlier attempt", sending.rule, sending.reply
+            )
+        window_closes = self._window_closes(job.message, self.store.lead_state(job.lead.id))
+        if window_closes is not None and self.clock() >= window_closes:
+            self.store.release_reply(job.key, job.lead.id, sending.rule)
+            return self._record(
+                job, Outcome.WINDOW_CLOSED, _window_reason(window_closes), sending.rule
+            )
+        return self._deliver(job, sending, "taken over", window_closes, deadline)
+
+    def _deliver(
+        self,
+        job: Job,
+        sending: Sending,
+        why: str,
+        window_closes: datetime | None,
+        deadline: float,
+    ) -> DecisionRecord:
+        """Send the reserved reply, then settle the reservation by what happened."""
+        rule, reply = sending.rule, sending.reply
+        if self.config.dry_run:
+            return self._record(job, Outcome.DRY_RUN, why, rule, reply)
+        if window_closes is not None:
+            until_closed = (window_closes - self.clock()).total_seconds()
+            deadline = min(deadline, self.monotonic() + until_closed)
+        sent, reason = self._send(job, sending, deadline)
+        if sent is None:
+            # Sent or not, nobody can tell: keep the reservation, so no second copy follows.
+            return self._record(job, Outcome.FAILED, reason, rule)
+        if sent is Outcome.SENT:
+            decided_by = self.book.rule(rule)
+            if decided_by is not None and decided_by.pause:
+                self.store.pause(job.lead.id, self.clock() + decided_by.pause)
+            return self._record(job, sent, f"{why}; {reason}" if reason else why, rule, reply)
+        self.store.release_reply(job.key, job.lead.id, rule)
+        if sent is Outcome.FAILED and window_closes and self.clock() >= window_closes:
+            sent, reason = Outcome.WINDOW_CLOSED, f"the window closed while trying: {reason}"
+        return self._record(job, sent, reason, rule)
+
+    def _send(self, job: Job, sending: Sending, deadline: float) -> tuple[Outcome | None, str]:
+        """Send. Returns (outcome, reason); outcome None means "may have been sent".
+
+        After a lost answer the reply is sent again only when the conversation shows it did
+        not arrive.
+        """
+        while True:
+            try:
+                self.api.reply(job.lead.id, sending.reply, sending.connection_id, deadline=deadline)
+                return Outcome.SENT, ""
+            except OutcomeUnknown as exc:
+                try:
+                    if self._delivered(job, sending.reply, deadline):
+                        return Outcome.SENT, "delivered, though its answer was lost"
+                except RetryableError as check:
+                    return None, f"{exc}; the conversation could not be checked: {check}"
+                if self.monotonic() >= deadline:
+                    return Outcome.FAILED, f"not delivered before the deadline ({exc})"
+                log.info("job %s: reply not delivered (%s); sending again", job.key, exc)
+            except WindowClosed as exc:
+                return Outcome.WINDOW_CLOSED, f"the platform refused: {exc}"
+            except PlatformRejected as exc:
+                self._forget_connections()
+                return Outcome.FAILED, f"the platform refused: {exc}"
+            except RetryableError as exc:
+                return Outcome.FAILED, f"gave up: {exc}"
+
+    def _delivered(self, job: Job, reply: str, deadline: float) -> bool:
+        messages = self.api.conversation(job.lead.id, deadline=deadline)
+        return reply_present(messages, reply, since=job.accepted_at)
+
+    def _hydrate(self, job: Job, deadline: float) -> Message | None:
+        conversation = self.api.conversation(job.lead.id, deadline=deadline)
+        return hydrate(job.message, conversation)
+
+    def _outbound(self, job: Job, message: Message) -> DecisionRecord:
+        """Never answered. A person of the company writing means the bot steps back."""
+        if message.sender_type is not SenderType.USER or self._is_our_echo(job, message):
+            return self._record(job, Outcome.NOT_INBOUND, "an outbound message from the bot")
+        until = self.clock() + self.config.takeover_pause
+        self.store.pause(job.lead.id, until)
+        reason = f"a person of the team wrote to the lead: auto-replies paused until {until:%c} UTC"
+        return self._record(job, Outcome.NOT_INBOUND, reason)
+
+    def _is_our_echo(self, job: Job, message: Message) -> bool:
+        since = self.clock() - ECHO_WINDOW
+        sent = self.store.decisions(lead_id=job.lead.id, outcome=Outcome.SENT, limit=20)
+        return any(r.reply.strip() == message.text.strip() and r.at >= since for r in sent)
+
+    def _window_closes(self, message: Message, state: LeadState) -> datetime | None:
+        """When the reply must have been sent by, for a windowed channel; None if unbounded.
+
+        Proof needs the time of the lead's last inbound message: without one, the window is
+        treated as closed. An unknown channel is treated as windowed.
+        """
+        if message.channel and message.channel.lower() not in self.config.windowed_channels:
+            return None
+        last = max(filter(None, (state.last_inbound, message.received_at)), default=None)
+        if last is None:
+            return datetime.min.replace(tzinfo=self.clock().tzinfo)
+        return last + self.config.window - self.config.window_margin
+
+    def _connection_id(self, message: Message, deadline: float) -> int | None:
+        """The connection the message came in on, else the default connected one."""
+        if message.connection_id is not None:
+            return message.connection_id
+        connections = self._cached_connections(deadline)
+        connected = [c for c in connections if c.connected]
+        chosen = next((c for c in connected if c.default), connected[0] if connected else None)
+        return chosen.id if chosen else None
+
+    def _cached_connections(self, deadline: float) -> list[Connection]:
+        with self._connections_lock:
+            cached = self._connections
+        if cached is not None and self.monotonic() < cached[0]:
+            return cached[1]
+        connections = self.api.connections(deadline=deadline)
+        expires = self.monotonic() + self.config.connections_ttl.total_seconds()
+        with self._connections_lock:
+            self._connections = (expires, connections)
+        return connections
+
+    def _forget_connections(self) -> None:
+        with self._connections_lock:
+            self._connections = None
+
+    def _record(
+        self,
+        job: Job,
+        outcome: Outcome,
+        reason: str,
+        rule: str = "",
+        reply: str = "",
+    ) -> DecisionRecord:
+        return DecisionRecord(
+            key=job.key,
+            lead_id=job.lead.id,
+            outcome=outcome,
+            at=self.clock(),
+            rule=rule,
+            reason=reason,
+            reply=reply if outcome in (Outcome.SENT, Outcome.DRY_RUN) else "",
+            message_id=job.message.id,
+        )
+
+
+def _window_reason(closes: datetime) -> str:
+    if closes.year == 1:
+        return "the time of the lead's last message is unknown, so the window cannot be proven open"
+    return (
+        f"WhatsApp's 24-hour window closed at {closes:%Y-%m-%d %H:%M} UTC (with the safety margin)"
+    )
+
+
+def _blocked_reason(outcome: Outcome, why: str) -> str:
+    return {
+        Outcome.PAUSED: f"{why}; but auto-replies to this lead are paused",
+        Outcome.COOLDOWN: f"{why}; but this rule answered this lead moments ago",
+        Outcome.BUDGET: f"{why}; but this lead already got the most auto-replies allowed per hour",
+    }.get(outcome, why)

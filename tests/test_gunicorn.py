@@ -1,0 +1,98 @@
+"""The service under gunicorn, several worker processes sharing one SQLite store."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from responder.model import Outcome
+from responder.simulator import Simulator
+from responder.store import open_store
+from tests.harness import API_KEY, ROOT, SECRET, Gunicorn, outcomes, wait_for
+
+HOURS_QUESTION = "What are your opening hours?"
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(api_key=API_KEY, webhook_secret=SECRET) as simulator:
+        yield simulator
+
+
+def gunicorn_env(sim: Simulator, db: Path, **extra: str) -> dict[str, str]:
+    return {
+        "ABC_API_KEY": API_KEY,
+        "ABC_API_URL": sim.base_url,
+        "ABC_WEBHOOK_SECRET": SECRET,
+        "RESPONDER_STORE": str(db),
+        "RESPONDER_RULES": str(ROOT / "rules"),
+        "RESPONDER_TEMPLATES": str(ROOT / "templates"),
+        **extra,
+    }
+
+
+def test_twenty_concurrent_copies_across_workers_get_one_reply(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    db = tmp_path / "state.db"
+    with Gunicorn(gunicorn_env(sim, db), workers=2) as server:
+        sim.webhook_url = f"{server.url}/webhook"
+        result = sim.say("1", HOURS_QUESTION, deliver=False)
+        assert isinstance(result, dict)
+        body, headers = result["body"], result["headers"]
+
+        def deliver(_: int) -> int:
+            with httpx.Client(timeout=10) as client:  # a connection each: spread over workers
+                return client.post(
+                    f"{server.url}/webhook", content=body, headers=headers
+                ).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            statuses = sorted(pool.map(deliver, range(20)))
+        assert statuses == [200] * 19 + [202]
+        store = open_store(str(db))
+        try:
+            assert outcomes(store, "1")[0].outcome is Outcome.SENT
+            assert len(sim.replies("1")) == 1
+            assert len(store.decisions(lead_id="1")) == 1
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["reply-stored", "reply-lost"])
+def test_a_worker_killed_mid_send_still_replies_exactly_once(
+    sim: Simulator, tmp_path: Path, stored: bool
+) -> None:
+    db = tmp_path / "state.db"
+    env = gunicorn_env(
+        sim, db, RESPONDER_LEASE="3s", RESPONDER_JOB_DEADLINE="2s", RESPONDER_JANITOR_INTERVAL="1s"
+    )
+    with Gunicorn(env, workers=2) as server:
+        sim.webhook_url = f"{server.url}/webhook"
+        if stored:
+            sim.set_latency(1.5)  # the reply is stored after the worker has died
+        else:
+            sim.inject({"kind": "timeout_before_store", "seconds": 1.5})
+        answer = sim.say("1", HOURS_QUESTION)
+        assert isinstance(answer, httpx.Response) and answer.status_code == 202
+        wait_for(lambda: sim.stats()["reply_attempts"] >= 1 or sim.stats()["requests"] >= 1,
+                 what="the reply request to arrive")  # fmt: skip
+        for pid in server.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        sim.set_latency(0)
+
+        store = open_store(str(db))
+        try:
+            [record] = outcomes(store, "1", timeout=30)
+            assert record.outcome is Outcome.SENT
+            assert len(sim.replies("1")) == 1
+            if stored:
+                assert "earlier attempt" in record.reason  # found, not sent again
+        finally:
+            store.close()
