@@ -98,7 +98,7 @@ def decide(
             f"{until}", normalized, tuple(near),
         )  # fmt: skip
     last = state.last_reply.get(rule.name)
-    if last is not None and now < last + rule.cooldown:
+    if rule.cooldown and last is not None and now < last + rule.cooldown:
         return Decision(
             Outcome.COOLDOWN, rule, "", f"{why}; but this rule already answered this lead at "
             f"{last.isoformat()} (cooldown until {(last + rule.cooldown).isoformat()})",

@@ -259,7 +259,9 @@ class Job:
         )
 
     @classmethod
-    def from_json(cls, raw: str | bytes, *, attempts: int = 0, sending: Sending | None = None) -> Job:
+    def from_json(
+        cls, raw: str | bytes, *, attempts: int = 0, sending: Sending | None = None
+    ) -> Job:
         data = json.loads(raw)
         accepted_at = _from_iso(data["accepted_at"])
         assert accepted_at is not None

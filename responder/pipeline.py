@@ -66,6 +66,9 @@ log = logging.getLogger("responder.pipeline")
 # An agent's outbound message with the same text as a reply we sent this recently is the
 # platform echoing our own reply, not a person taking over.
 ECHO_WINDOW = timedelta(minutes=10)
+# A job whose reply may have been delivered is checked this many times (first try included)
+# before it is recorded as failed.
+UNKNOWN_ATTEMPTS = 3
 
 
 class PlatformApi(Protocol):
@@ -146,7 +149,10 @@ class Responder:
         """Decide, send and record one job. Returns the recorded outcome.
 
         Problems of the job itself end in a recorded outcome (``failed`` at worst). Returns
-        None, leaving the job for a later reclaim, only when the store itself is unreachable.
+        None, leaving the job leased so that it is taken over after its lease, when the store
+        is unreachable, and when a reply may or may not have been delivered and the
+        conversation could not be checked (up to ``UNKNOWN_ATTEMPTS`` attempts): recording
+        ``failed`` then could be a lie, and a blind resend could be a second copy.
         """
         deadline = self.monotonic() + self.config.job_deadline.total_seconds()
         try:
@@ -154,6 +160,11 @@ class Responder:
                 record = self._process(job, deadline)
             except StoreUnavailable:
                 raise
+            except OutcomeUnknown as exc:
+                if job.attempts + 1 < UNKNOWN_ATTEMPTS:
+                    log.warning("job %s: %s; checked again after its lease", job.key, exc)
+                    return None
+                record = self._record(job, Outcome.FAILED, f"gave up: {exc}")
             except ResponderError as exc:
                 record = self._record(job, Outcome.FAILED, f"gave up: {exc}")
             if not self.store.finish(record):
@@ -217,10 +228,12 @@ class Responder:
     def _resume(self, job: Job, sending: Sending, deadline: float) -> DecisionRecord:
         """Finish a job taken over after its reply was reserved: a dead process may have sent
         it. Never decided again; sent only if the conversation does not have it yet."""
-        if not self.config.dry_run and self._delivered(job, sending.reply, deadline):
-            return self._record(
-                job, Outcome.SENT, "delivered by an earlier attempt", sending.rule, sending.reply
-            )
+        try:
+            delivered = not self.config.dry_run and self._delivered(job, sending.reply, deadline)
+        except RetryableError as exc:
+            raise OutcomeUnknown(f"the conversation could not be checked: {exc}") from exc
+        if delivered:
+            return self._sent(job, sending, "delivered by an earlier attempt")
         window_closes = self._window_closes(job.message, self.store.lead_state(job.lead.id))
         if window_closes is not None and self.clock() >= window_closes:
             self.store.release_reply(job.key, job.lead.id, sending.rule)
@@ -246,17 +259,21 @@ class Responder:
             deadline = min(deadline, self.monotonic() + until_closed)
         sent, reason = self._send(job, sending, deadline)
         if sent is None:
-            # Sent or not, nobody can tell: keep the reservation, so no second copy follows.
-            return self._record(job, Outcome.FAILED, reason, rule)
+            # Sent or not, nobody can tell yet: keep the reservation; a later attempt checks.
+            raise OutcomeUnknown(reason)
         if sent is Outcome.SENT:
-            decided_by = self.book.rule(rule)
-            if decided_by is not None and decided_by.pause:
-                self.store.pause(job.lead.id, self.clock() + decided_by.pause)
-            return self._record(job, sent, f"{why}; {reason}" if reason else why, rule, reply)
+            return self._sent(job, sending, f"{why}; {reason}" if reason else why)
         self.store.release_reply(job.key, job.lead.id, rule)
         if sent is Outcome.FAILED and window_closes and self.clock() >= window_closes:
             sent, reason = Outcome.WINDOW_CLOSED, f"the window closed while trying: {reason}"
         return self._record(job, sent, reason, rule)
+
+    def _sent(self, job: Job, sending: Sending, reason: str) -> DecisionRecord:
+        """The reply is with the lead: apply its rule's pause, if any, and record it."""
+        rule = self.book.rule(sending.rule)
+        if rule is not None and rule.pause:
+            self.store.pause(job.lead.id, self.clock() + rule.pause)
+        return self._record(job, Outcome.SENT, reason, sending.rule, sending.reply)
 
     def _send(self, job: Job, sending: Sending, deadline: float) -> tuple[Outcome | None, str]:
         """Send. Returns (outcome, reason); outcome None means "may have been sent".

@@ -293,7 +293,7 @@ class _Loader:
                 values[key] = self._setting(key, block[key], block.line_of(key))
         return Settings(
             timezone=values.get("timezone"),
-            cooldown=values.get("cooldown") or DEFAULT_COOLDOWN,
+            cooldown=DEFAULT_COOLDOWN if values.get("cooldown") is None else values["cooldown"],
             hours=values.get("hours") or {},
             vars=values.get("vars") or {},
         )
@@ -437,7 +437,7 @@ class _Loader:
             hours=hours,
             first_message=first_message,
             fallback=fallback,
-            cooldown=cooldown or settings.cooldown,
+            cooldown=settings.cooldown if cooldown is None else cooldown,
             pause=pause,
             examples=tuple(self._strings(block, "examples", name)),
             counterexamples=tuple(self._strings(block, "counterexamples", name)),

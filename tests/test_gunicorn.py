@@ -71,7 +71,7 @@ def test_a_worker_killed_mid_send_still_replies_exactly_once(
 ) -> None:
     db = tmp_path / "state.db"
     env = gunicorn_env(
-        sim, db, RESPONDER_LEASE="3s", RESPONDER_JOB_DEADLINE="2s", RESPONDER_JANITOR_INTERVAL="1s"
+        sim, db, RESPONDER_LEASE="5s", RESPONDER_JOB_DEADLINE="2s", RESPONDER_JANITOR_INTERVAL="1s"
     )
     with Gunicorn(env, workers=2) as server:
         sim.webhook_url = f"{server.url}/webhook"

@@ -303,6 +303,12 @@ def test_cooldown_is_per_rule_and_ends_after_its_length(store: Store) -> None:
     assert reserve(store, "faq", T0 + HOUR) is None
 
 
+def test_a_zero_cooldown_never_blocks_even_against_a_later_clock(store: Store) -> None:
+    assert reserve(store, "faq", T0 + timedelta(seconds=5), cooldown=timedelta(0)) is None
+    # Another process, whose clock is a little behind, reserves the same rule.
+    assert reserve(store, "faq", T0, cooldown=timedelta(0)) is None
+
+
 def test_budget_window_slides(store: Store) -> None:
     def at(minutes: int) -> Outcome | None:
         now = T0 + timedelta(minutes=minutes)

@@ -159,7 +159,7 @@ if paused and tonumber(ARGV[1]) < tonumber(paused) then
   return 'paused'
 end
 local last = redis.call('HGET', KEYS[1], ARGV[2])
-if last and tonumber(last) > tonumber(ARGV[3]) then
+if last and tonumber(ARGV[10]) > 0 and tonumber(last) > tonumber(ARGV[3]) then
   return 'cooldown'
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
@@ -416,7 +416,9 @@ class RedisStore:
         with self._guard():
             flat = self._reclaim(keys=[self._jobs, self._leases], args=args)
         return [
-            Job.from_json(flat[i], attempts=int(flat[i + 1]), sending=Sending.from_json(flat[i + 2]))
+            Job.from_json(
+                flat[i], attempts=int(flat[i + 1]), sending=Sending.from_json(flat[i + 2])
+            )
             for i in range(0, len(flat), 3)
         ]
 
@@ -486,6 +488,7 @@ class RedisStore:
             max(1000, math.ceil(seconds(budget_period) * 1000)),
             sending.to_json(),
             job_key,
+            repr(seconds(cooldown)),  # zero never blocks, even against a clock that ran ahead
         ]
         with self._guard():
             refused = self._reserve(keys=keys, args=args)

@@ -346,7 +346,8 @@ class SQLiteStore:
             ).fetchone()
             if paused_until is not None and at < paused_until:
                 return Outcome.PAUSED
-            if last is not None and last > at - seconds(cooldown):
+            # A zero cooldown never blocks, even when another process's clock ran ahead.
+            if cooldown and last is not None and last > at - seconds(cooldown):
                 return Outcome.COOLDOWN
             if used >= budget:
                 return Outcome.BUDGET
