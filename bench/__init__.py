@@ -1,0 +1,1 @@
+"""Benchmarks: ``python bench/match.py`` (matching) and ``python bench/service.py`` (service)."""

@@ -1,0 +1,227 @@
+"""How the cost of a decision grows with the size of the rule book.
+
+Run ``python bench/match.py`` (well under a minute). For books of 10, 100, 1,000 and 10,000
+generated keyword rules (written as YAML files plus one template into a temporary folder and
+loaded with :func:`responder.rulebook.load_rulebook`) it times :func:`responder.decide.decide`
+on 200-character messages, in three cases:
+
+* ``hit``: contains one keyword of the rule in the middle of the book, so the decision
+  includes rendering that rule's reply (outcome: reply);
+* ``cooled``: the same message while that rule is in its cooldown for the lead, so the
+  rule is found but nothing is rendered (outcome: cooldown): matching and choosing alone;
+* ``miss``: contains no keyword of any rule (outcome: no rule matched), the matching cost alone.
+
+It prints median and p99 per call, the load time of each book (wall clock, and the CPU time
+of this process, which a busy machine disturbs less), and PASS/FAIL for the targets: median
+<= 20 µs at 10,000 rules, the 10,000-rule median at most 3x the 10-rule median (each for every
+case), and 10,000 rules loaded in under 2 s (wall clock). Exit status 1 when a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from responder.decide import decide  # noqa: E402
+from responder.model import Lead, LeadState, Message  # noqa: E402
+from responder.rulebook import RuleBook, load_rulebook  # noqa: E402
+
+SIZES = (10, 100, 1_000, 10_000)
+RULES_PER_FILE = 500
+MESSAGE_LENGTH = 200
+TARGET_MEDIAN_US = 20.0
+TARGET_RATIO = 3.0
+TARGET_LOAD_S = 2.0
+CASES = ("hit", "cooled", "miss")
+NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Kuala Lumpur
+
+_SYLLABLES = ("ka", "lo", "mi", "ren", "to", "sa", "vu", "ne", "ri", "po", "da", "ke", "zu", "bi")
+# Ordinary words for the filler; generated keywords are invented words, so none collides.
+_FILLER_TEXT = (
+    "hello there I wanted to ask you something about the coffee beans you sell online and "
+    "whether the shop in town has the same ones because my sister likes them a lot and we "
+    "would like to buy a few bags for the family next weekend thanks so much"
+)
+_FILLER = _FILLER_TEXT.split()
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_us: float
+    p99_us: float
+    outcome: str
+
+
+def invented_word(n: int) -> str:
+    """A pronounceable word, unique for every ``n`` < 14**5 and no English word.
+
+    Every word has five syllables of a prefix-free set, so no word is the start of another:
+    a ``word*`` keyword never catches another rule's keyword and the book loads without
+    warnings, as a tidy real book would.
+    """
+    syllables = []
+    for _ in range(5):
+        n, rest = divmod(n, len(_SYLLABLES))
+        syllables.append(_SYLLABLES[rest])
+    return "q" + "".join(syllables)
+
+
+def rule_keywords(index: int) -> list[str]:
+    """Three keywords per rule: a word, a two-word phrase and a prefix keyword."""
+    base = index * 4
+    return [
+        invented_word(base),
+        f"{invented_word(base + 1)} {invented_word(base + 2)}",
+        f"{invented_word(base + 3)}*",
+    ]
+
+
+def write_book(root: Path, count: int) -> tuple[Path, Path]:
+    """``count`` keyword rules in files of RULES_PER_FILE, and the one template they use."""
+    rules_dir, templates_dir = root / "rules", root / "templates"
+    rules_dir.mkdir(parents=True)
+    templates_dir.mkdir(parents=True)
+    (templates_dir / "answer.j2").write_text(
+        "Hi {{ lead.first_name | default('there', true) }}! {{ vars.shop }} says: "
+        "this is the answer for {{ rule.name }}.\n",
+        encoding="utf-8",
+    )
+    for start in range(0, count, RULES_PER_FILE):
+        lines = [] if start else ["settings:", "  timezone: Asia/Kuala_Lumpur", "  vars:",
+                                  "    shop: Kopi Kita", ""]  # fmt: skip
+        lines.append("rules:")
+        for index in range(start, min(count, start + RULES_PER_FILE)):
+            keywords = ", ".join(rule_keywords(index))
+            lines += [
+                f"  - name: rule-{index:05d}",
+                f"    description: Generated rule number {index}.",
+                f"    keywords: [{keywords}]",
+                "    reply: answer",
+                "",
+            ]
+        name = f"{start // RULES_PER_FILE:03d}-rules.yaml"
+        (rules_dir / name).write_text("\n".join(lines), encoding="utf-8")
+    return rules_dir, templates_dir
+
+
+def message_with(words: Sequence[str], length: int = MESSAGE_LENGTH) -> str:
+    """``words`` placed in the middle of ordinary filler, cut to exactly ``length`` characters."""
+    head = " ".join(_FILLER[:12])
+    text = f"{head} {' '.join(words)} "
+    filler = iter(_FILLER[12:] * 10)
+    while len(text) < length:
+        text += next(filler) + " "
+    return text[: length - 1] + "?"
+
+
+def time_decide(book: RuleBook, text: str, iterations: int, cooled: str = "") -> Timing:
+    """Time ``decide`` on ``text``; ``cooled`` names a rule that answered the lead just now."""
+    message = Message(text=text, channel="whatsapp", received_at=NOW, id="1")
+    lead = Lead(id="1", name="Aisyah Rahman", locale="en")
+    state = LeadState(
+        first_seen=datetime(2026, 1, 1, tzinfo=UTC),
+        last_reply={cooled: NOW} if cooled else {},
+    )
+    outcome = decide(message, lead, book, state, NOW)
+    for _ in range(min(200, iterations)):  # warm caches (template, timezone)
+        decide(message, lead, book, state, NOW)
+    samples = []
+    clock = time.perf_counter_ns
+    for _ in range(iterations):
+        start = clock()
+        decide(message, lead, book, state, NOW)
+        samples.append(clock() - start)
+    samples.sort()
+    label = "reply" if outcome.replies else (outcome.outcome.value if outcome.outcome else "?")
+    return Timing(
+        median_us=statistics.median(samples) / 1000,
+        p99_us=samples[int(len(samples) * 0.99) - 1] / 1000,
+        outcome=label,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=20_000, help="decisions per cell")
+    args = parser.parse_args(argv)
+    if not 100 <= args.iterations <= 1_000_000:
+        parser.error("--iterations must be between 100 and 1,000,000")
+
+    results: dict[int, dict[str, Timing]] = {}
+    load_times: dict[int, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
+        for size in SIZES:
+            rules_dir, templates_dir = write_book(Path(tmp) / str(size), size)
+            gc.collect()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            book = load_rulebook(rules_dir, templates_dir)
+            load_times[size] = (time.perf_counter() - start, time.process_time() - start_cpu)
+            if len(book.all_rules) != size or book.warnings:
+                print(f"the generated book of {size} rules is not as intended: {book.warnings[:3]}")
+                return 2
+            middle = size // 2
+            hit_word = rule_keywords(middle)[1]  # the two-word phrase
+            miss_words = ["nothing", "here", "matches", "any", "rule"]
+            hit = message_with([hit_word])
+            miss = message_with(miss_words)
+            results[size] = {
+                "hit": time_decide(book, hit, args.iterations),
+                "cooled": time_decide(book, hit, args.iterations, cooled=f"rule-{middle:05d}"),
+                "miss": time_decide(book, miss, args.iterations),
+            }
+            outcomes = [results[size][case].outcome for case in CASES]
+            if outcomes != ["reply", "cooldown", "no_match"]:
+                print(f"the generated messages did not behave as intended at {size} rules")
+                return 2
+            del book
+            gc.collect()
+
+    print(f"decide() on a {MESSAGE_LENGTH}-character message, {args.iterations} calls per cell")
+    print("hit    = contains a keyword of the middle rule: matching + rendering its reply")
+    print("cooled = the same, the rule in cooldown: matching + choosing, nothing rendered")
+    print("miss   = contains no keyword: matching alone (no rule matched)\n")
+    header = "".join(f"  {case + ' median':>14}  {case + ' p99':>11}" for case in CASES)
+    print(f"{'rules':>7}  {'load s':>7}  {'load cpu s':>10}{header}")
+    for size in SIZES:
+        cells = "".join(
+            f"  {results[size][case].median_us:>11.1f} µs  {results[size][case].p99_us:>8.1f} µs"
+            for case in CASES
+        )
+        wall, cpu = load_times[size]
+        print(f"{size:>7,}  {wall:>7.3f}  {cpu:>10.3f}{cells}")
+
+    big, small = results[SIZES[-1]], results[SIZES[0]]
+    load_wall = load_times[SIZES[-1]][0]
+    checks = [
+        (f"median at {SIZES[-1]:,} rules <= {TARGET_MEDIAN_US:.0f} µs ({case})",
+         big[case].median_us <= TARGET_MEDIAN_US, f"{big[case].median_us:.1f} µs")
+        for case in CASES
+    ] + [
+        (f"median at {SIZES[-1]:,} rules <= {TARGET_RATIO:.0f}x median at {SIZES[0]} ({case})",
+         big[case].median_us <= TARGET_RATIO * small[case].median_us,
+         f"{big[case].median_us / small[case].median_us:.2f}x")
+        for case in CASES
+    ] + [
+        (f"{SIZES[-1]:,} rules load in < {TARGET_LOAD_S:.0f} s", load_wall < TARGET_LOAD_S,
+         f"{load_wall:.2f} s"),
+    ]  # fmt: skip
+    print()
+    for label, ok, value in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

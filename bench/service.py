@@ -1,0 +1,628 @@
+"""Can the service keep up with bursts? An end-to-end load test on this machine.
+
+Run ``python bench/service.py`` (about two and a half minutes; ``--rates 100,200`` and
+``--duration 10`` shorten it). Everything listens on 127.0.0.1 and is stopped at the end, also
+on Ctrl-C. In one run it starts:
+
+* the ABC API simulator in its own process (``python -m responder.simulator``), answering
+  every API call after 200 ms (``--latency``);
+* the service exactly as in production: gunicorn with ``responder.gunicorn_conf``, the
+  repository's ``rules/`` and ``templates/``, a SQLite store in a temporary folder;
+* later, in place of the service, a bare Flask app that only answers 202 to ``POST /webhook``,
+  under the same gunicorn settings: the ceiling the web stack alone allows.
+
+For each rate (default 100, 200 and 400 deliveries/s, each for ``--duration`` seconds) an
+open-loop generator sends signed ``conversation_created`` deliveries at fixed instants,
+whatever the answers: every delivery on its own connection, each from a new lead asking
+"What are your opening hours?" (registered in the simulator beforehand, so every delivery
+must be answered by the ``opening-hours`` rule). It prints, per rate:
+
+* acks: time from starting to send a delivery to having its answer (p50/p99), and how many
+  were not 202;
+* replies: how many deliveries got their reply accepted by the simulator, and the time from
+  sending the delivery to the simulator accepting the reply (p50/p99);
+* CPU per delivery (user + system, from ``/proc``) of the gunicorn processes, the simulator
+  and the generator, and the share of the machine's cores used;
+* the generator's achieved rate and lateness against its schedule, to show it is not the
+  bottleneck.
+
+The targets (at 400/s): every reply sent, delivery-to-reply p99 <= 300 ms, ack p99 <= 20 ms.
+Exit status 1 when a target is missed at a rate that was run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from flask import Flask, jsonify, request  # noqa: E402
+from flask.typing import ResponseReturnValue  # noqa: E402
+
+from responder import platform  # noqa: E402
+
+SECRET = "bench-secret"
+API_KEY = "sim-key"
+TEXT = "What are your opening hours?"
+HOST = "127.0.0.1"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+TARGET_RATE = 400
+TARGET_ACK_P99_MS = 20.0
+TARGET_REPLY_P99_MS = 300.0
+# The generator is "not the bottleneck" when it sends on time: p99 lateness under this.
+GENERATOR_LATE_P99_MS = 5.0
+WARMUP = 100  # deliveries sent at 50/s to each server before the measured rates
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Process:
+    """A child process whose output goes to a temporary file (a full pipe would block it)."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            list(argv), env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def pids(self) -> list[int]:
+        """This process and its children (gunicorn's workers)."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [self.pid, *(int(c) for c in children)]
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log.close()
+
+
+def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process (all its threads), from /proc/<pid>/stat."""
+    result = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        result[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return result
+
+
+def wait_until_up(url: str, process: Process, timeout: float = 30.0) -> None:
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.output()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} did not answer {url} within {timeout:.0f} s")
+
+
+def start_simulator(port: int, latency: float) -> Process:
+    process = Process(
+        "simulator",
+        [sys.executable, "-m", "responder.simulator", "--host", HOST, "--port", str(port),
+         "--secret", SECRET, "--api-key", API_KEY, "--latency", str(latency)],
+        dict(os.environ),
+    )  # fmt: skip
+    wait_until_up(f"http://{HOST}:{port}/_sim/state", process)
+    return process
+
+
+def start_gunicorn(name: str, app: str, port: int, env: dict[str, str]) -> Process:
+    env = {
+        **os.environ,
+        **env,
+        "RESPONDER_BIND": f"{HOST}:{port}",
+        "RESPONDER_LOG_LEVEL": "warning",
+    }
+    env.pop("RESPONDER_ACCESS_LOG", None)
+    process = Process(
+        name,
+        [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf", app],
+        env,
+    )
+    wait_until_up(f"http://{HOST}:{port}/healthz", process)
+    return process
+
+
+def ceiling_app() -> Flask:
+    """The ceiling: Flask under the same gunicorn settings, answering 202 and nothing else."""
+    app = Flask("ceiling")
+
+    @app.post("/webhook")
+    def webhook() -> ResponseReturnValue:
+        request.get_data(cache=False)
+        return jsonify(status="accepted"), 202
+
+    @app.get("/healthz")
+    def healthz() -> ResponseReturnValue:
+        return jsonify(status="alive")
+
+    return app
+
+
+# -- deliveries ----------------------------------------------------------------------------
+
+
+def http_request(port: int, body: bytes, headers: dict[str, str]) -> bytes:
+    """One raw HTTP/1.1 POST /webhook, built before the timed phase."""
+    lines = ["POST /webhook HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close",
+             f"Content-Length: {len(body)}"]  # fmt: skip
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def registered_deliveries(
+    sim_url: str, lead_ids: Sequence[str]
+) -> list[tuple[bytes, dict[str, str]]]:
+    """Have the simulator record each lead's message and sign its delivery (not sent)."""
+
+    def one(client: httpx.Client, lead_id: str) -> tuple[bytes, dict[str, str]]:
+        answer = client.post(
+            f"{sim_url}/_sim/say",
+            json={"lead": lead_id, "text": TEXT, "name": f"Lead {lead_id}", "deliver": False},
+        )
+        answer.raise_for_status()
+        data = answer.json()
+        return data["body"].encode("utf-8"), dict(data["headers"])
+
+    with (
+        httpx.Client(timeout=10, limits=httpx.Limits(max_connections=8)) as client,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        return list(pool.map(lambda lead_id: one(client, lead_id), lead_ids))
+
+
+def unregistered_deliveries(lead_ids: Sequence[str]) -> list[tuple[bytes, dict[str, str]]]:
+    """Deliveries of the same shape for the ceiling app, which reads nothing in them."""
+    deliveries = []
+    now = datetime.now().astimezone().isoformat()
+    for number, lead_id in enumerate(lead_ids):
+        message = {
+            "id": 10_000_000 + number, "lead_id": lead_id, "content": TEXT,
+            "direction": "inbound", "sender_type": "lead", "messaging_channel_id": "whatsapp",
+            "messaging_channel_connection_id": 123, "created_at": now,
+        }  # fmt: skip
+        lead = {"id": lead_id, "name": f"Lead {lead_id}"}
+        deliveries.append(
+            platform.build_delivery(
+                platform.EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET
+            )
+        )
+    return deliveries
+
+
+# -- the open-loop generator ---------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    scheduled: float  # perf_counter
+    started: float = 0.0  # perf_counter when it began to connect
+    started_wall: float = 0.0  # time.time() at the same moment, to compare with the simulator
+    acked: float = 0.0
+    status: int = 0
+
+
+async def _send(port: int, raw: bytes, record: Sent) -> None:
+    record.started, record.started_wall = time.perf_counter(), time.time()
+    writer = None
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writer.write(raw)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=30)
+        record.status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await asyncio.wait_for(reader.readexactly(length), timeout=30)
+        record.acked = time.perf_counter()
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+        record.status = -1
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+async def _open_loop(port: int, requests: Sequence[bytes], rate: float) -> list[Sent]:
+    start = time.perf_counter() + 0.05
+    records = [Sent(scheduled=start + i / rate) for i in range(len(requests))]
+    tasks = []
+    for raw, record in zip(requests, records, strict=True):
+        delay = record.scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(_send(port, raw, record)))
+    await asyncio.gather(*tasks)
+    return records
+
+
+def open_loop(port: int, requests: Sequence[bytes], rate: float) -> tuple[list[Sent], float]:
+    """Send ``requests`` at ``rate`` per second on fixed instants; returns the records and
+    the generator's own CPU seconds."""
+    cpu = time.process_time()
+    records = asyncio.run(_open_loop(port, requests, rate))
+    return records, time.process_time() - cpu
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def reply_attempts(client: httpx.Client, sim_url: str) -> int:
+    # POST /_sim/faults with nothing to change is the simulator's cheap counters read.
+    count: int = client.post(f"{sim_url}/_sim/faults", json={}).json()["reply_attempts"]
+    return count
+
+
+def wait_for_replies(client: httpx.Client, sim_url: str, expected: int, timeout: float) -> None:
+    """Until ``expected`` reply attempts arrived and have had time to finish, or ``timeout``."""
+    give_up = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < give_up:
+        seen = reply_attempts(client, sim_url)
+        if seen >= expected:
+            time.sleep(0.5)  # the last attempts are still waiting out the simulated latency
+            return
+        if seen != last:
+            last, since = seen, time.monotonic()
+        elif time.monotonic() - since > 10:
+            return  # nothing new for 10 s: the rest is not coming
+        time.sleep(0.25)
+
+
+def replies_by_lead(client: httpx.Client, sim_url: str) -> dict[str, float]:
+    """Lead id -> Unix time at which the simulator accepted its first reply."""
+    state = client.get(f"{sim_url}/_sim/state", timeout=60).json()
+    found: dict[str, float] = {}
+    for reply in state["replies"]:
+        at = datetime.fromisoformat(reply["created_at"].replace("Z", "+00:00")).timestamp()
+        found.setdefault(str(reply["lead_id"]), at)
+    return found
+
+
+@dataclass
+class Result:
+    target: str
+    rate: int
+    records: list[Sent]
+    generator_cpu: float
+    server_cpu: float
+    server_cpu_per_process: list[float]
+    wall: float
+    sim_cpu: float = 0.0
+    reply_ms: list[float] = field(default_factory=list)
+    replied: int = 0
+
+    @property
+    def sent(self) -> int:
+        return len(self.records)
+
+    @property
+    def ack_ms(self) -> list[float]:
+        return [(r.acked - r.started) * 1000 for r in self.records if r.status > 0]
+
+    @property
+    def not_accepted(self) -> int:
+        return sum(r.status != 202 for r in self.records)
+
+    @property
+    def late_ms(self) -> list[float]:
+        return [(r.started - r.scheduled) * 1000 for r in self.records]
+
+    @property
+    def achieved_rate(self) -> float:
+        span = self.records[-1].started - self.records[0].started
+        return (len(self.records) - 1) / span if span > 0 else float("nan")
+
+    @property
+    def total_cpu(self) -> float:
+        return self.server_cpu + self.sim_cpu + self.generator_cpu
+
+    def per_delivery_ms(self, seconds: float) -> float:
+        return seconds / self.sent * 1000
+
+
+def run_phase(
+    target: str,
+    server: Process,
+    port: int,
+    rate: int,
+    deliveries: Sequence[tuple[bytes, dict[str, str]]],
+    lead_ids: Sequence[str],
+    sim: Process | None,
+    sim_url: str,
+    client: httpx.Client,
+) -> Result:
+    requests = [http_request(port, body, headers) for body, headers in deliveries]
+    pids = server.pids()
+    attempts_before = reply_attempts(client, sim_url) if sim is not None else 0
+    server_before = cpu_seconds(pids)
+    sim_before = cpu_seconds([sim.pid]) if sim is not None else {}
+    wall = time.perf_counter()
+    records, generator_cpu = open_loop(port, requests, rate)
+    if sim is not None:
+        wait_for_replies(client, sim_url, attempts_before + len(requests), timeout=30)
+    wall = time.perf_counter() - wall
+    server_after = cpu_seconds(pids)
+    sim_after = cpu_seconds([sim.pid]) if sim is not None else {}
+    per_process = [server_after[p] - server_before[p] for p in pids if p in server_after]
+    result = Result(
+        target=target,
+        rate=rate,
+        records=records,
+        generator_cpu=generator_cpu,
+        server_cpu=sum(per_process),
+        server_cpu_per_process=per_process,
+        wall=wall,
+    )
+    if sim is not None:
+        result.sim_cpu = sum(sim_after.values()) - sum(sim_before.values())
+        replied = replies_by_lead(client, sim_url)
+        for lead_id, record in zip(lead_ids, records, strict=True):
+            if lead_id in replied:
+                result.replied += 1
+                result.reply_ms.append((replied[lead_id] - record.started_wall) * 1000)
+    return result
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def show(results: Sequence[Result], cores: int) -> None:
+    def f(value: float, digits: int = 1) -> str:
+        return f"{value:.{digits}f}"
+
+    columns: list[tuple[str, Callable[[Result], str]]] = [
+        ("target", lambda r: r.target),
+        ("rate/s", lambda r: str(r.rate)),
+        ("sent", lambda r: str(r.sent)),
+        ("sent/s", lambda r: f(r.achieved_rate)),
+        ("late p99 ms", lambda r: f(percentile(r.late_ms, 0.99), 2)),
+        ("late max ms", lambda r: f(max(r.late_ms), 2)),
+        ("ack p50 ms", lambda r: f(percentile(r.ack_ms, 0.50), 2)),
+        ("ack p99 ms", lambda r: f(percentile(r.ack_ms, 0.99), 2)),
+        ("not 202", lambda r: str(r.not_accepted)),
+        ("replies", lambda r: f"{r.replied}/{r.sent}" if r.target == "service" else "-"),
+        ("reply p50 ms", lambda r: f(percentile(r.reply_ms, 0.50)) if r.reply_ms else "-"),
+        ("reply p99 ms", lambda r: f(percentile(r.reply_ms, 0.99)) if r.reply_ms else "-"),
+        ("server cpu ms/d", lambda r: f(r.per_delivery_ms(r.server_cpu), 2)),
+        ("sim cpu ms/d", lambda r: f(r.per_delivery_ms(r.sim_cpu), 2) if r.sim_cpu else "-"),
+        ("gen cpu ms/d", lambda r: f(r.per_delivery_ms(r.generator_cpu), 2)),
+        ("cores busy", lambda r: f"{r.total_cpu / r.wall:.2f}/{cores}"),
+    ]  # fmt: skip
+    rows = [[name for name, _ in columns]] + [[cell(r) for _, cell in columns] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    for row in rows:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    print()
+    for r in results:
+        split = ", ".join(f"{c:.2f}" for c in r.server_cpu_per_process)
+        refused = Counter(rec.status for rec in r.records if rec.status != 202)
+        if refused:
+            statuses = ", ".join(
+                f"{count} x {'no answer' if status < 0 else status}"
+                for status, count in sorted(refused.items())
+            )
+            print(f"{r.target} at {r.rate}/s: not accepted: {statuses}")
+        print(f"{r.target} at {r.rate}/s: CPU seconds per gunicorn process (master first): "
+              f"{split}; phase lasted {r.wall:.1f} s")  # fmt: skip
+
+
+def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
+    checks = []
+    for r in results:
+        late = percentile(r.late_ms, 0.99)
+        checks.append((
+            f"generator on time at {r.rate}/s ({r.target}): "
+            f"lateness p99 <= {GENERATOR_LATE_P99_MS:.0f} ms",
+            late <= GENERATOR_LATE_P99_MS, f"{late:.2f} ms, {r.achieved_rate:.1f}/s achieved",
+        ))  # fmt: skip
+        if r.target != "service":
+            continue
+        ack = percentile(r.ack_ms, 0.99)
+        reply = percentile(r.reply_ms, 0.99) if r.reply_ms else float("inf")
+        checks += [
+            (f"every delivery accepted at {r.rate}/s", r.not_accepted == 0,
+             f"{r.not_accepted} not 202"),
+            (f"ack p99 <= {TARGET_ACK_P99_MS:.0f} ms at {r.rate}/s", ack <= TARGET_ACK_P99_MS,
+             f"{ack:.2f} ms"),
+            (f"every reply sent at {r.rate}/s", r.replied == r.sent, f"{r.replied}/{r.sent}"),
+            (f"delivery-to-reply p99 <= {TARGET_REPLY_P99_MS:.0f} ms at {r.rate}/s",
+             reply <= TARGET_REPLY_P99_MS, f"{reply:.1f} ms"),
+        ]  # fmt: skip
+    return checks
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {model}"
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@contextlib.contextmanager
+def stopping(processes: list[Process]) -> Iterator[None]:
+    """Stop every started process on the way out, Ctrl-C included."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        yield
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rates", default="100,200,400", help="deliveries per second, comma-separated"
+    )
+    parser.add_argument("--duration", type=float, default=12.0, help="seconds per rate")
+    parser.add_argument("--latency", type=float, default=0.2, help="the simulated API's latency, s")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the bare Flask app")
+    args = parser.parse_args(argv)
+    try:
+        rates = [int(r) for r in args.rates.split(",") if r.strip()]
+    except ValueError:
+        parser.error("--rates takes whole numbers separated by commas, like 100,200,400")
+    if not rates or min(rates) <= 0 or not 1 <= args.duration <= 60:
+        parser.error("give positive rates and a duration between 1 and 60 seconds")
+
+    cores = len(os.sched_getaffinity(0))
+    print(f"machine: {machine()}; load average before: {load_average()}")
+    print(f"rates {rates}/s for {args.duration:g} s each; "
+          f"API latency {args.latency * 1000:.0f} ms; "
+          f"gunicorn workers={os.environ.get('RESPONDER_WORKERS', '2')} "
+          f"threads={os.environ.get('RESPONDER_THREADS', '8')}\n")  # fmt: skip
+
+    processes: list[Process] = []
+    results: list[Result] = []
+    with (
+        stopping(processes),
+        tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp,
+        httpx.Client(timeout=10) as client,
+    ):
+        sim_port = free_port()
+        sim_url = f"http://{HOST}:{sim_port}"
+        sim = start_simulator(sim_port, args.latency)
+        processes.append(sim)
+        service_port = free_port()
+        service = start_gunicorn(
+            "service",
+            "responder.web:create_app()",
+            service_port,
+            {
+                "ABC_API_KEY": API_KEY,
+                "ABC_API_URL": f"{sim_url}/v1",
+                "ABC_WEBHOOK_SECRET": SECRET,
+                "RESPONDER_STORE": str(Path(tmp) / "responder.db"),
+                "RESPONDER_RULES": str(ROOT / "rules"),
+                "RESPONDER_TEMPLATES": str(ROOT / "templates"),
+            },
+        )
+        processes.append(service)
+        # Warm up (first connections, first SQLite pages, lazy imports); not measured.
+        warm_ids = [str(900_000 + i) for i in range(WARMUP)]
+        run_phase("warm-up", service, service_port, 50, registered_deliveries(sim_url, warm_ids),
+                  warm_ids, sim, sim_url, client)  # fmt: skip
+        for phase, rate in enumerate(rates):
+            count = int(rate * args.duration)
+            lead_ids = [str(1_000_000 * (phase + 1) + i) for i in range(count)]
+            print(
+                f"service at {rate}/s: registering {count} leads in the simulator ...", flush=True
+            )
+            deliveries = registered_deliveries(sim_url, lead_ids)
+            time.sleep(1)  # let the simulator's request threads wind down
+            print(f"service at {rate}/s: sending ...", flush=True)
+            results.append(
+                run_phase("service", service, service_port, rate, deliveries, lead_ids, sim,
+                          sim_url, client)
+            )  # fmt: skip
+        service.stop()
+
+        if not args.no_ceiling:
+            ceiling_port = free_port()
+            ceiling = start_gunicorn("ceiling", "bench.service:ceiling_app()", ceiling_port, {})
+            processes.append(ceiling)
+            warm_ids = [str(8_000_000 + i) for i in range(WARMUP)]
+            run_phase("warm-up", ceiling, ceiling_port, 50, unregistered_deliveries(warm_ids),
+                      warm_ids, None, sim_url, client)  # fmt: skip
+            for rate in rates:
+                lead_ids = [str(9_000_000 + i) for i in range(int(rate * args.duration))]
+                print(f"bare Flask at {rate}/s: sending ...", flush=True)
+                results.append(
+                    run_phase("flask-202", ceiling, ceiling_port, rate,
+                              unregistered_deliveries(lead_ids), lead_ids, None, sim_url, client)
+                )  # fmt: skip
+            ceiling.stop()
+        print(
+            f"\nload average after: {load_average()} "
+            "(other work on the machine skews all figures)\n"
+        )
+        show(results, cores)
+        checks = verdicts(results)
+        print()
+        for label, ok, value in checks:
+            print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+        if TARGET_RATE not in rates:
+            print(f"(the targets are set for {TARGET_RATE}/s, which was not run)")
+        return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything started has been stopped", file=sys.stderr)
+        sys.exit(130)
