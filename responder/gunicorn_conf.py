@@ -16,6 +16,7 @@ Each value can be changed with the environment variable named beside it.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -27,26 +28,20 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 backlog = 2048
-accesslog = os.environ.get("RESPONDER_ACCESS_LOG") or None  # RESPONDER_ACCESS_LOG ("-": stdout)
 errorlog = "-"
 loglevel = os.environ.get("RESPONDER_LOG_LEVEL", "info")  # RESPONDER_LOG_LEVEL
-logconfig_dict: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "root": {"level": loglevel.upper(), "handlers": ["console"]},
-    "loggers": {
-        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["console"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
-        "httpx": {"level": "WARNING"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "stream": "ext://sys.stderr"},
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"},
-    },
-}  # fmt: skip
+# RESPONDER_ACCESS_LOG ("-": stdout); off by default: a line per delivery costs CPU. (A
+# logconfig_dict would switch it on for good, so the app's logging is set up in post_fork.)
+accesslog = os.environ.get("RESPONDER_ACCESS_LOG") or None
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Send the responder's own log lines where gunicorn's go, in one format."""
+    logging.basicConfig(
+        level=loglevel.upper(),
+        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def worker_exit(server: Any, worker: Any) -> None:

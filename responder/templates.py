@@ -106,7 +106,7 @@ class Template:
     variant, ``""`` for a default file and for inline texts.
     """
 
-    __slots__ = ("_compiled", "_file", "_first_line", "locale", "name", "origin")
+    __slots__ = ("_compiled", "_file", "_first_line", "_globals", "locale", "name", "origin")
 
     def __init__(
         self,
@@ -122,6 +122,9 @@ class Template:
         self.origin = origin
         self.locale = locale
         self._compiled = compiled
+        # Jinja merges its globals into every render's context through a ChainMap; doing it
+        # here once, and rendering with a shared context, halves the cost of a reply.
+        self._globals: dict[str, Any] = dict(compiled.globals)
         self._file = file
         self._first_line = first_line
 
@@ -335,7 +338,11 @@ def render(template: Template, context: Mapping[str, object]) -> str:
     reached, or the reply comes out empty.
     """
     compiled = template._compiled
-    stream = cast(Generator[str, None, None], compiled.generate(dict(context)))
+    variables = {**template._globals, **context}
+    stream = cast(
+        Generator[str, None, None],
+        compiled.root_render_func(compiled.new_context(variables, shared=True)),
+    )
     parts: list[str] = []
     size = 0
     end = 0  # length up to the last non-whitespace character
@@ -352,7 +359,7 @@ def render(template: Template, context: Mapping[str, object]) -> str:
             if end > MAX_REPLY_CHARS:
                 break
     except Exception as exc:  # every failure inside a template becomes one sentence
-        line = _template_line(exc, compiled.filename)
+        line = _template_line(exc, compiled)
         raise TemplateError(f"the reply template {template._where(line)} {_explain(exc)}") from None
     finally:
         stream.close()
@@ -519,11 +526,13 @@ def _check_power(base: Any, exponent: Any) -> None:
         raise SecurityError("computes a number too large to print")
 
 
-def _template_line(exc: BaseException, filename: str | None) -> int:
+def _template_line(exc: BaseException, compiled: jinja2.Template) -> int:
+    """The template line where ``exc`` happened (0 if it did not happen in the template)."""
     line = 0
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == filename:
-            line = frame.lineno or 0
+        if frame.filename == compiled.filename and frame.lineno:
+            # The frame is in the Python code Jinja generated; map it back to the template.
+            line = compiled.get_corresponding_lineno(frame.lineno)
     return line
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta

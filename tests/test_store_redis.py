@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from responder.errors import ConfigError, StoreUnavailable
-from responder.model import Sending, DecisionRecord, Job, Lead, Message, Outcome
+from responder.model import DecisionRecord, Job, Lead, Message, Outcome, Sending
 from responder.store import CLAIM_TTL, open_store
 from responder.store.redis_store import GROUP, RedisStore, check_version, parse_version
 

@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -139,6 +139,9 @@ class SQLiteStore:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
+        # Writers of this process queue here rather than in SQLite's busy handler, which
+        # sleeps in steps of up to 100 ms and turns a burst of writes into a convoy.
+        self._writer = threading.Lock()
         self._local = threading.local()
         self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
         # Connections inherited over fork() belong to the parent: never used nor closed here.
@@ -200,6 +203,7 @@ class SQLiteStore:
         # Only the forking thread survives fork(): the old lock may be held by a thread that
         # no longer exists, so it is replaced rather than taken.
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
         self._inherited.extend(conn for _, conn in self._conns)
         self._conns = []
         self._local = threading.local()
@@ -220,7 +224,7 @@ class SQLiteStore:
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction; ``write`` takes the write lock up front (BEGIN IMMEDIATE)."""
-        with self._guard():
+        with self._guard(), (self._writer if write else nullcontext()):
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -279,8 +283,8 @@ class SQLiteStore:
         ]
 
     def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
-        with self._guard():
-            cur = self._conn().execute(
+        with self._tx() as db:
+            cur = db.execute(
                 "UPDATE jobs SET lease_until = ? WHERE key = ? AND owner = ?",
                 (to_ts(now) + seconds(lease), key, owner),
             )
@@ -324,8 +328,8 @@ class SQLiteStore:
             return _read_lead(db, lead_id)
 
     def pause(self, lead_id: str, until: datetime) -> None:
-        with self._guard():
-            self._conn().execute(_PAUSE, (lead_id, to_ts(until)))
+        with self._tx() as db:
+            db.execute(_PAUSE, (lead_id, to_ts(until)))
 
     def reserve_reply(
         self,
