@@ -136,8 +136,8 @@ class Gunicorn:
 
     def start(self) -> Gunicorn:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf",
-             "responder.web:create_app()"],
+            # app:app, as the Dockerfile runs it (cwd is the repository root).
+            [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf", "app:app"],
             env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for(self._ready, timeout=30, what="gunicorn to answer /readyz")

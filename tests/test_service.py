@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from responder.cli import main
 from responder.errors import ConfigError
 from responder.model import Outcome
 from responder.platform import (
@@ -417,3 +418,37 @@ def test_the_api_key_never_reaches_the_log(
     assert "sk-live-do-not-leak" not in caplog.text
     assert SECRET not in caplog.text
     assert EVENT_CONVERSATION_CREATED  # the delivery was read (module import used)
+
+
+# -- the service's commands ---------------------------------------------------------------------
+
+
+def test_responder_send_plays_the_lead_and_prints_the_reply(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running(sim, tmp_path):
+        code = main(["send", HOURS_QUESTION, "--lead", "42", "--simulator", sim.url])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "the service answered HTTP 202" in out
+    assert "bot> Hi Aisyah! Kopi Kita is open" in out
+
+
+def test_responder_log_prints_decisions_with_filters(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running(sim, tmp_path) as service:
+        sim.say("1", HOURS_QUESTION)
+        sim.say("2", HOURS_QUESTION, at=timedelta(hours=30))
+        outcomes(service.store, "1")
+        outcomes(service.store, "2")
+    store = str(tmp_path / "responder.db")
+    assert main(["log", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "lead 1" in out and "sent" in out and "opening-hours" in out
+    assert "lead 2" in out and "window_closed" in out
+    assert main(["log", "--store", store, "--outcome", "window_closed"]) == 0
+    only = capsys.readouterr().out
+    assert "lead 2" in only and "lead 1 " not in only
+    assert main(["log", "--store", store, "--rule", "nosuch"]) == 0
+    assert "no decisions match" in capsys.readouterr().out
