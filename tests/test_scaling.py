@@ -45,6 +45,12 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
+def store_url(redis_url: str, redis_prefixes: Callable[[], str]) -> str:
+    """The shared Redis, under a key prefix of this test's own (deleted afterwards)."""
+    return f"{redis_url}?prefix={redis_prefixes()}"
+
+
+@pytest.fixture
 def rules(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()
@@ -90,13 +96,8 @@ def replies_by_text(sim: Simulator) -> Counter[str]:
 
 
 def test_three_instances_answer_each_message_exactly_once(
-    sim: Simulator,
-    rules: Path,
-    redis_url: str,
-    redis_prefixes: Callable[[], str],
-    http: httpx.Client,
+    sim: Simulator, rules: Path, store_url: str, http: httpx.Client
 ) -> None:
-    store_url = f"{redis_url}?prefix={redis_prefixes()}"
     rng = random.Random(7)
     with ExitStack() as stack:
         env = instance_env(sim, store_url, rules, RESPONDER_JOB_DEADLINE="20s",
@@ -156,13 +157,8 @@ def kill_instance(server: Gunicorn) -> None:
 
 
 def test_jobs_of_a_killed_instance_are_finished_by_the_others(
-    sim: Simulator,
-    rules: Path,
-    redis_url: str,
-    redis_prefixes: Callable[[], str],
-    http: httpx.Client,
+    sim: Simulator, rules: Path, store_url: str, http: httpx.Client
 ) -> None:
-    store_url = f"{redis_url}?prefix={redis_prefixes()}"
     # The lease outlives the deadline by more than the simulator takes to store a reply: a
     # takeover must not look at the conversation while the dead instance's reply is still
     # on its way (docs/service.md, "Processes dying").

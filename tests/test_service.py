@@ -28,6 +28,9 @@ from responder.web import create_app
 from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config
 
 HOURS_QUESTION = "What are your opening hours?"
+WINDOW_REJECTION = json.loads(
+    (Path(__file__).parent / "samples" / "api_window_rejection.json").read_text()
+)
 
 
 @pytest.fixture
@@ -275,10 +278,7 @@ def test_window_edges(sim: Simulator, tmp_path: Path, ago: timedelta, outcome: O
 def test_a_window_rejection_is_recorded_once_and_not_retried(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    rejection = json.loads(
-        (Path(__file__).parent / "samples" / "api_window_rejection.json").read_text()
-    )
-    sim.inject({"status": 400, "body": rejection})
+    sim.inject({"status": 400, "body": WINDOW_REJECTION})
     with running(sim, tmp_path) as service:
         sim.say("1", HOURS_QUESTION)
         [record] = outcomes(service.store, "1")
@@ -289,10 +289,7 @@ def test_a_window_rejection_is_recorded_once_and_not_retried(
 
 
 def test_a_window_rejection_gives_the_cooldown_back(sim: Simulator, tmp_path: Path) -> None:
-    rejection = json.loads(
-        (Path(__file__).parent / "samples" / "api_window_rejection.json").read_text()
-    )
-    sim.inject({"status": 400, "body": rejection})
+    sim.inject({"status": 400, "body": WINDOW_REJECTION})
     with running(sim, tmp_path) as service:
         sim.say("1", HOURS_QUESTION)
         outcomes(service.store, "1")
