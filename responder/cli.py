@@ -180,9 +180,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not env.get("ABC_API_KEY"):
         simulator, env = sandbox.start(env, args.simulator_port)
     try:
-        load_config(env)  # refuse a bad configuration here, with its message, not in a worker
-        load_rulebook(Path(env.get("RESPONDER_RULES") or "rules"),
-                      Path(env.get("RESPONDER_TEMPLATES") or "templates"))  # fmt: skip
+        # Refuse a bad configuration or rule book here, with its message, not in a worker.
+        config = load_config(env)
+        load_rulebook(config.rules_dir, config.templates_dir)
         command = [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf",
                    "responder.web:create_app()"]  # fmt: skip
         return subprocess.run(command, env=env, check=False).returncode  # noqa: S603
