@@ -81,6 +81,16 @@ def test_a_signed_message_gets_a_reply(sim: Simulator, tmp_path: Path) -> None:
         assert reply["messaging_channel_connection_id"] == 123
 
 
+def test_the_webhook_answers_before_the_reply_api_does(sim: Simulator, tmp_path: Path) -> None:
+    with running(sim, tmp_path) as service:
+        sim.set_latency(1.0)  # every ABC API call takes a second
+        answer = sim.say("1", HOURS_QUESTION)
+        # Accepted while the reply is still on its way: the webhook did not wait for it.
+        assert isinstance(answer, httpx.Response) and answer.status_code == 202
+        assert sim.replies("1") == [] and service.store.decisions(lead_id="1") == []
+        assert outcomes(service.store, "1")[0].outcome is Outcome.SENT
+
+
 @pytest.mark.parametrize(
     "mangle",
     [
