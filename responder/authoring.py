@@ -93,16 +93,11 @@ def _render_samples(book: RuleBook, report: CheckReport) -> None:
     for template, rule in templates:
         for lead in SAMPLE_LEADS:
             report.renders += 1
-            try:
-                text = render(template, _sample_context(book, lead, rule))
+            try:  # an empty reply is refused by render() too
+                render(template, _sample_context(book, lead, rule))
             except TemplateError as exc:
-                report.failures.append(_template_problem(template, rule, str(exc)))
-                continue
-            if not text:
-                who = "a lead without a name" if not lead.name else "a lead with a name"
-                report.failures.append(
-                    _template_problem(template, rule, f"renders an empty reply for {who}")
-                )
+                who = "a lead with a name" if lead.name else "a lead without a name"
+                report.failures.append(_template_problem(template, rule, f"{exc} (for {who})"))
 
 
 def _sample_context(book: RuleBook, lead: Lead, rule: Rule | None) -> dict[str, object]:
@@ -126,7 +121,7 @@ def _template_problem(template: Template, rule: Rule | None, message: str) -> Pr
     file, _, line = template.origin.rpartition(":")
     if not line.isdigit():
         file, line = template.origin, "0"
-    return Problem(file, int(line), f"template {message}", rule.name if rule else "")
+    return Problem(file, int(line), message, rule.name if rule else "")
 
 
 def _run_examples(book: RuleBook, report: CheckReport) -> None:

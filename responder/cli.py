@@ -164,6 +164,8 @@ def _chat(args: argparse.Namespace) -> int:
                 conversation.wait(parse_duration(line.removeprefix("/wait").strip()))
             except ValueError as exc:
                 print(f"({exc})")
+            except OverflowError:
+                print("(that is further than the calendar goes)")
             continue
         decision = conversation.say(line)
         if decision.replies:
@@ -202,6 +204,9 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _log(args: argparse.Namespace) -> int:
+    if ":" not in args.store and not Path(args.store).exists():  # a plain SQLite path
+        print(f"no decisions recorded yet (there is no store at {args.store})")
+        return 0
     store = open_store(args.store)
     try:
         outcome = Outcome(args.outcome) if args.outcome else None
@@ -237,7 +242,10 @@ def _moment(text: str, lead: Lead, book: RuleBook) -> datetime:
         return utcnow()
     tz: ZoneInfo = book.settings.timezone or ZoneInfo("UTC")
     if lead.timezone:
-        tz = load_timezone(lead.timezone)
+        try:
+            tz = load_timezone(lead.timezone)
+        except ValueError as exc:
+            raise SystemExit(f"responder: --timezone: {exc}") from None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -1,7 +1,9 @@
 """The service's configuration, in three layers: defaults, then the environment, then overrides.
 
-:func:`load_config` is the only place that reads environment variables. Every setting, its
-variable and its default are listed in the README's configuration table. Secrets (the API key
+:func:`load_config` is the only place that reads environment variables (``ENVIRONMENT`` maps
+each to its setting); the README's configuration table lists them with their defaults. The
+few settings without a variable are fixed by design (the 24-hour window, the budget period,
+the body limit) or tuned only in tests. Secrets (the API key
 and the webhook secrets) are kept out of ``repr`` so they cannot reach a log by accident.
 """
 
@@ -45,6 +47,9 @@ class Config:
     # overtaken by a second process.
     job_deadline: timedelta = timedelta(seconds=60)
     lease: timedelta = timedelta(seconds=90)
+    # Attempts of one job (the first included) while nothing about it is definite; then it
+    # is recorded as failed.
+    max_attempts: int = 3
     senders: int = 64
     janitor_interval: timedelta = timedelta(seconds=5)
     connections_ttl: timedelta = timedelta(minutes=5)
@@ -58,7 +63,7 @@ class Config:
             raise ConfigError(
                 "ABC_WEBHOOK_SECRET is not set: without it no delivery can be verified. Set it to "
                 "the secret shown for your webhook subscription (several, comma-separated, while "
-                "rotating), or leave ABC_API_KEY unset to run the local sandbox."
+                "rotating); for the local sandbox, run 'responder serve' without ABC_API_KEY."
             )
         if not self.api_key:
             raise ConfigError("ABC_API_KEY is not set: the service cannot send replies without it")
@@ -67,10 +72,8 @@ class Config:
                 "RESPONDER_LEASE must be longer than RESPONDER_JOB_DEADLINE, or a slow job could "
                 "be taken over while its first holder is still sending"
             )
-        if self.senders < 1 or self.reply_budget < 0:
-            raise ConfigError(
-                "RESPONDER_SENDERS must be at least 1 and RESPONDER_REPLY_BUDGET >= 0"
-            )
+        if self.senders < 1 or self.max_attempts < 1:
+            raise ConfigError("RESPONDER_SENDERS and RESPONDER_MAX_ATTEMPTS must be at least 1")
         return self
 
 
@@ -117,6 +120,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_JOB_DEADLINE": ("job_deadline", parse_duration),
     "RESPONDER_LEASE": ("lease", parse_duration),
     "RESPONDER_SENDERS": ("senders", _positive_int),
+    "RESPONDER_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "RESPONDER_JANITOR_INTERVAL": ("janitor_interval", parse_duration),
     "RESPONDER_RETENTION": ("retention", parse_duration),
 }

@@ -247,7 +247,7 @@ def load_timezone(name: str) -> ZoneInfo:
         canonical = _zone_names().get(cleaned.replace(" ", "_").lower())
         if canonical is not None:
             return ZoneInfo(canonical)
-    shown = f"'{name}'" if cleaned else "an empty name"
+    shown = f"'{name}'" if cleaned or not isinstance(name, str) else "an empty name"
     close = difflib.get_close_matches(
         cleaned.replace(" ", "_").lower(), list(_zone_names()), n=1, cutoff=0.85
     )

@@ -28,6 +28,7 @@ from responder.decide import decide
 from responder.errors import (
     OutcomeUnknown,
     PlatformRejected,
+    PlatformUnavailable,
     ResponderError,
     RetryableError,
     StoreUnavailable,
@@ -66,9 +67,6 @@ log = logging.getLogger("responder.pipeline")
 # An agent's outbound message with the same text as a reply we sent this recently is the
 # platform echoing our own reply, not a person taking over.
 ECHO_WINDOW = timedelta(minutes=10)
-# A job whose reply may have been delivered is checked this many times (first try included)
-# before it is recorded as failed.
-UNKNOWN_ATTEMPTS = 3
 
 
 class PlatformApi(Protocol):
@@ -146,27 +144,44 @@ class Responder:
     # -- sender side -----------------------------------------------------------------------
 
     def handle(self, job: Job) -> DecisionRecord | None:
-        """Decide, send and record one job. Returns the recorded outcome.
+        """Decide, send and record one job. Returns the recorded outcome, or None.
 
-        Problems of the job itself end in a recorded outcome (``failed`` at worst). Returns
-        None, leaving the job leased so that it is taken over after its lease, when the store
-        is unreachable, and when a reply may or may not have been delivered and the
-        conversation could not be checked (up to ``UNKNOWN_ATTEMPTS`` attempts): recording
-        ``failed`` then could be a lie, and a blind resend could be a second copy.
+        None means this attempt ended without an outcome and the job stays in the store, to be
+        taken over once its lease runs out: when this copy has been superseded by a takeover
+        (it then does nothing at all), when the store is unreachable, and when nothing is
+        definite yet (the ABC API unavailable, or a reply's answer lost and the reply not in
+        the conversation) while attempts remain (``Config.max_attempts``). Everything else
+        ends in one recorded outcome, ``failed`` at worst.
         """
-        deadline = self.monotonic() + self.config.job_deadline.total_seconds()
         try:
+            # The lease has been running since the webhook accepted the job, however long it
+            # then waited for a sender; take it anew, unless another attempt superseded us.
+            if not self.store.renew(
+                job.key,
+                owner=self.owner,
+                attempts=job.attempts,
+                lease=self.config.lease,
+                now=self.clock(),
+            ):
+                log.info("job %s: taken over by another attempt; this copy stops", job.key)
+                return None
+            deadline = self.monotonic() + self.config.job_deadline.total_seconds()
             try:
                 record = self._process(job, deadline)
             except StoreUnavailable:
                 raise
-            except OutcomeUnknown as exc:
-                if job.attempts + 1 < UNKNOWN_ATTEMPTS:
-                    log.warning("job %s: %s; checked again after its lease", job.key, exc)
+            except RetryableError as exc:
+                if self._attempts_left(job):
+                    log.warning("job %s: %s; tried again after its lease", job.key, exc)
                     return None
-                record = self._record(job, Outcome.FAILED, f"gave up: {exc}")
+                record = self._record(job, Outcome.FAILED, self._gave_up(job, exc))
             except ResponderError as exc:
-                record = self._record(job, Outcome.FAILED, f"gave up: {exc}")
+                record = self._record(job, Outcome.FAILED, str(exc))
+            except Exception as exc:  # a bug: log it, and do not retry a poison job forever
+                log.exception("job %s: unexpected error", job.key)
+                if self._attempts_left(job):
+                    return None
+                record = self._record(job, Outcome.FAILED, self._gave_up(job, exc))
             if not self.store.finish(record):
                 log.info("job %s already had an outcome; this attempt's is dropped", job.key)
                 return self.store.decision(job.key)
@@ -178,6 +193,12 @@ class Responder:
             record.lead_id, record.key, record.outcome.value, record.rule or "-", record.reason,
         )  # fmt: skip
         return record
+
+    def _attempts_left(self, job: Job) -> bool:
+        return job.attempts + 1 < self.config.max_attempts
+
+    def _gave_up(self, job: Job, exc: Exception) -> str:
+        return f"gave up after {job.attempts + 1} attempt(s): {exc}"
 
     def _process(self, job: Job, deadline: float) -> DecisionRecord:
         if job.sending is not None:
@@ -250,23 +271,31 @@ class Responder:
         window_closes: datetime | None,
         deadline: float,
     ) -> DecisionRecord:
-        """Send the reserved reply, then settle the reservation by what happened."""
+        """Send the reserved reply, then settle the reservation by what happened.
+
+        Raises RetryableError, keeping the reservation, when nothing is definite and a later
+        attempt may still finish the job.
+        """
         rule, reply = sending.rule, sending.reply
         if self.config.dry_run:
             return self._record(job, Outcome.DRY_RUN, why, rule, reply)
         if window_closes is not None:
             until_closed = (window_closes - self.clock()).total_seconds()
             deadline = min(deadline, self.monotonic() + until_closed)
-        sent, reason = self._send(job, sending, deadline)
-        if sent is None:
-            # Sent or not, nobody can tell yet: keep the reservation; a later attempt checks.
-            raise OutcomeUnknown(reason)
-        if sent is Outcome.SENT:
+        try:
+            outcome, reason = self._send(job, sending, deadline)
+        except RetryableError as exc:
+            if self._attempts_left(job):
+                raise
+            if isinstance(exc, OutcomeUnknown):  # maybe sent: keep the reservation
+                return self._record(job, Outcome.FAILED, self._gave_up(job, exc), rule)
+            outcome, reason = Outcome.FAILED, self._gave_up(job, exc)
+            if window_closes is not None and self.clock() >= window_closes:
+                outcome = Outcome.WINDOW_CLOSED
+        if outcome is Outcome.SENT:
             return self._sent(job, sending, f"{why}; {reason}" if reason else why)
         self.store.release_reply(job.key, job.lead.id, rule)
-        if sent is Outcome.FAILED and window_closes and self.clock() >= window_closes:
-            sent, reason = Outcome.WINDOW_CLOSED, f"the window closed while trying: {reason}"
-        return self._record(job, sent, reason, rule)
+        return self._record(job, outcome, reason, rule)
 
     def _sent(self, job: Job, sending: Sending, reason: str) -> DecisionRecord:
         """The reply is with the lead: apply its rule's pause, if any, and record it."""
@@ -275,32 +304,29 @@ class Responder:
             self.store.pause(job.lead.id, self.clock() + rule.pause)
         return self._record(job, Outcome.SENT, reason, sending.rule, sending.reply)
 
-    def _send(self, job: Job, sending: Sending, deadline: float) -> tuple[Outcome | None, str]:
-        """Send. Returns (outcome, reason); outcome None means "may have been sent".
+    def _send(self, job: Job, sending: Sending, deadline: float) -> tuple[Outcome, str]:
+        """Send the reply once. Returns SENT, or a refusal that is final (WINDOW_CLOSED, FAILED).
 
-        After a lost answer the reply is sent again only when the conversation shows it did
-        not arrive.
+        Raises RetryableError when nothing is definite: the API stayed unavailable until the
+        deadline (the client retries within it), or the answer was lost and the reply is not
+        in the conversation. The platform may still be working on such a request, so it is
+        not resent here but checked again by a later attempt, after the lease.
         """
-        while True:
+        try:
+            self.api.reply(job.lead.id, sending.reply, sending.connection_id, deadline=deadline)
+            return Outcome.SENT, ""
+        except OutcomeUnknown as exc:
             try:
-                self.api.reply(job.lead.id, sending.reply, sending.connection_id, deadline=deadline)
-                return Outcome.SENT, ""
-            except OutcomeUnknown as exc:
-                try:
-                    if self._delivered(job, sending.reply, deadline):
-                        return Outcome.SENT, "delivered, though its answer was lost"
-                except RetryableError as check:
-                    return None, f"{exc}; the conversation could not be checked: {check}"
-                if self.monotonic() >= deadline:
-                    return Outcome.FAILED, f"not delivered before the deadline ({exc})"
-                log.info("job %s: reply not delivered (%s); sending again", job.key, exc)
-            except WindowClosed as exc:
-                return Outcome.WINDOW_CLOSED, f"the platform refused: {exc}"
-            except PlatformRejected as exc:
-                self._forget_connections()
-                return Outcome.FAILED, f"the platform refused: {exc}"
-            except RetryableError as exc:
-                return Outcome.FAILED, f"gave up: {exc}"
+                if self._delivered(job, sending.reply, deadline):
+                    return Outcome.SENT, "delivered, though its answer was lost"
+            except RetryableError as check:
+                raise OutcomeUnknown(f"{exc}; the conversation could not be read: {check}") from exc
+            raise OutcomeUnknown(f"{exc}; not in the conversation yet") from exc
+        except WindowClosed as exc:
+            return Outcome.WINDOW_CLOSED, f"the platform refused: {exc}"
+        except PlatformRejected as exc:
+            self._forget_connections()
+            return Outcome.FAILED, f"the platform refused: {exc}"
 
     def _delivered(self, job: Job, reply: str, deadline: float) -> bool:
         messages = self.api.conversation(job.lead.id, deadline=deadline)
@@ -308,7 +334,13 @@ class Responder:
 
     def _hydrate(self, job: Job, deadline: float) -> Message | None:
         conversation = self.api.conversation(job.lead.id, deadline=deadline)
-        return hydrate(job.message, conversation)
+        found = hydrate(job.message, conversation)
+        if found is not None and job.message.id and found.id != job.message.id:
+            # Not listed yet: answering the newest message instead could answer another one.
+            raise PlatformUnavailable(
+                f"the conversation does not list message {job.message.id} yet"
+            )
+        return found
 
     def _outbound(self, job: Job, message: Message) -> DecisionRecord:
         """Never answered. A person of the company writing means the bot steps back."""

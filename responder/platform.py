@@ -152,7 +152,7 @@ def parse_delivery(body: bytes, *, event_header: str | None, delivery_id: str | 
     """
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # deep nesting too
         raise MalformedDelivery("The delivery body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MalformedDelivery("The delivery body is JSON but not an object.")

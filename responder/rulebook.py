@@ -193,7 +193,10 @@ class _Loader:
             if isinstance(document.get("settings"), Located):
                 raw_settings.append((self.file, document["settings"]))
             elif "settings" in document:
-                self.error(document.line_of("settings"), "'settings' must be a list of keys")
+                self.error(
+                    document.line_of("settings"),
+                    "'settings' must list settings with their values, like  timezone: UTC",
+                )
             rules = document.get("rules")
             if isinstance(rules, list):
                 for index, item in enumerate(rules):

@@ -111,7 +111,8 @@ class Service:
         self._stopping.set()
         if self._janitor.is_alive():
             self._janitor.join()
-        self.pool.shutdown(wait=True)
+        # Finish the sends under way; queued jobs come back to someone through their lease.
+        self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
         self.store.close()
 

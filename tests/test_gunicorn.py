@@ -78,7 +78,7 @@ def test_a_worker_killed_mid_send_still_replies_exactly_once(
         if stored:
             sim.set_latency(1.5)  # the reply is stored after the worker has died
         else:
-            sim.inject({"kind": "timeout_before_store", "seconds": 1.5})
+            sim.inject({"kind": "drop_before_store"})
         answer = sim.say("1", HOURS_QUESTION)
         assert isinstance(answer, httpx.Response) and answer.status_code == 202
         wait_for(lambda: sim.stats()["reply_attempts"] >= 1 or sim.stats()["requests"] >= 1,

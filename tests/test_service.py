@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 
 from responder.cli import main
 from responder.errors import ConfigError
-from responder.model import Outcome
+from responder.model import Job, Lead, Message, Outcome
 from responder.platform import (
     EVENT_CONVERSATION_CREATED,
     HEADER_SIGNATURE,
@@ -25,7 +25,7 @@ from responder.platform import (
 from responder.signature import sign
 from responder.simulator import Simulator
 from responder.web import create_app
-from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config
+from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config, wait_for
 
 HOURS_QUESTION = "What are your opening hours?"
 WINDOW_REJECTION = json.loads(
@@ -337,25 +337,75 @@ def test_a_read_timeout_after_the_reply_was_stored_sends_no_second_reply(
         assert sim.reply_attempts() == 1 and len(sim.replies("1")) == 1
 
 
-def test_a_connection_dropped_before_the_reply_was_stored_is_sent_again(
+# Attempts that end with nothing definite are taken over after the lease: short ones here.
+QUICK_TAKEOVER = {"lease": timedelta(seconds=2), "job_deadline": timedelta(seconds=1.5)}
+
+
+def test_a_reply_lost_before_it_was_stored_is_sent_again_after_the_lease(
     sim: Simulator, tmp_path: Path
 ) -> None:
     sim.inject({"kind": "drop_before_store"})
-    with running(sim, tmp_path) as service:
+    with running(sim, tmp_path, **QUICK_TAKEOVER) as service:
         sim.say("1", HOURS_QUESTION)
-        assert outcomes(service.store, "1")[0].outcome is Outcome.SENT
+        [record] = outcomes(service.store, "1")
+        assert record.outcome is Outcome.SENT and "taken over" in record.reason
         assert sim.reply_attempts() == 2 and len(sim.replies("1")) == 1
 
 
-def test_an_api_down_until_the_deadline_is_recorded_as_failed(
+def test_a_lost_answer_is_not_resent_at_once_while_the_platform_may_still_store_it(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    sim.inject({"status": 503, "times": 100})
-    with running(sim, tmp_path, job_deadline=timedelta(seconds=1.5)) as service:
+    # The platform stores the reply 1.5 s after the request, long after our 0.5 s timeout.
+    sim.inject({"kind": "timeout_before_store", "seconds": 1.5})
+    with running(sim, tmp_path, read_timeout=0.5, **QUICK_TAKEOVER) as service:
         sim.say("1", HOURS_QUESTION)
         [record] = outcomes(service.store, "1")
-        assert record.outcome is Outcome.FAILED and "503" in record.reason
+        assert record.outcome is Outcome.SENT and "earlier attempt" in record.reason
+        assert sim.reply_attempts() == 1 and len(sim.replies("1")) == 1
+
+
+def test_an_api_down_for_a_while_is_answered_by_a_later_attempt(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.inject({"status": 503, "times": 1000})
+    with running(sim, tmp_path, **QUICK_TAKEOVER) as service:
+        sim.say("1", HOURS_QUESTION)
+        wait_for(lambda: sim.reply_attempts() >= 1, what="the first attempt to start")
+        time.sleep(QUICK_TAKEOVER["job_deadline"].total_seconds())  # ...and to give up
+        httpx.delete(f"{sim.url}/_sim/faults")  # the API is back
+        [record] = outcomes(service.store, "1")
+        assert record.outcome is Outcome.SENT and "taken over" in record.reason
+        assert len(sim.replies("1")) == 1
+
+
+def test_an_api_down_through_every_attempt_is_recorded_as_failed(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.inject({"status": 503, "times": 1000})
+    with running(sim, tmp_path, max_attempts=2, **QUICK_TAKEOVER) as service:
+        sim.say("1", HOURS_QUESTION)
+        [record] = outcomes(service.store, "1")
+        assert record.outcome is Outcome.FAILED
+        assert "gave up after 2 attempt(s)" in record.reason and "503" in record.reason
         assert sim.replies("1") == []
+        # Nothing went out, so the rule's cooldown was given back.
+        assert service.store.lead_state("1").last_reply == {}
+
+
+def test_a_copy_of_a_job_taken_over_meanwhile_does_nothing(sim: Simulator, tmp_path: Path) -> None:
+    with running(sim, tmp_path) as service:
+        responder = service.service.responder
+        now = datetime.now(UTC)
+        message = Message(text=HOURS_QUESTION, channel="whatsapp", received_at=now, id="m9",
+                          connection_id=123)  # fmt: skip
+        job = Job(key="msg:m9", lead=Lead(id="9"), message=message, accepted_at=now)
+        # Accepted long ago by this process, waited in its queue past the lease...
+        lease = responder.config.lease
+        assert service.store.accept(job, owner=responder.owner, lease=lease, now=now - 2 * lease)
+        # ...and meanwhile taken over by another process.
+        assert service.store.reclaim(owner="another-process", lease=lease, now=now)
+        assert responder.handle(job) is None
+        assert sim.reply_attempts() == 0 and service.store.pending() == 1
 
 
 # -- hydration, dry run, channels ---------------------------------------------------------------

@@ -140,8 +140,8 @@ def test_reclaim_takes_over_an_expired_job_with_its_reserved_reply(store: Store)
     assert (job.key, job.attempts, job.sending) == ("m1", 1, sending)
     # Now leased to b: nobody else gets it until that lease runs out too.
     assert store.reclaim(owner="c", lease=LEASE, now=later + LEASE - timedelta(seconds=1)) == []
-    assert store.renew("m1", owner="a", lease=LEASE, now=later) is False
-    assert store.renew("m1", owner="b", lease=LEASE, now=later) is True
+    assert store.renew("m1", owner="a", attempts=0, lease=LEASE, now=later) is False
+    assert store.renew("m1", owner="b", attempts=1, lease=LEASE, now=later) is True
 
     (again,) = store.reclaim(owner="c", lease=LEASE, now=later + 2 * LEASE)
     assert (again.attempts, again.sending) == (2, sending)
@@ -179,13 +179,23 @@ def test_concurrent_reclaimers_never_get_the_same_job(store_factory: Callable[[]
 
 def test_renew_extends_only_the_owners_lease(store: Store) -> None:
     store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
-    assert store.renew("m1", owner="a", lease=LEASE, now=T0 + timedelta(seconds=20)) is True
-    assert store.renew("m1", owner="b", lease=LEASE, now=T0 + timedelta(seconds=20)) is False
-    assert store.renew("unknown", owner="a", lease=LEASE, now=T0) is False
+    later = T0 + timedelta(seconds=20)
+    assert store.renew("m1", owner="a", attempts=0, lease=LEASE, now=later) is True
+    assert store.renew("m1", owner="b", attempts=0, lease=LEASE, now=later) is False
+    assert store.renew("unknown", owner="a", attempts=0, lease=LEASE, now=T0) is False
 
     assert store.reclaim(owner="b", lease=LEASE, now=T0 + timedelta(seconds=45)) == []
     (job,) = store.reclaim(owner="b", lease=LEASE, now=T0 + timedelta(seconds=51))
     assert job.key == "m1"
+
+
+def test_a_copy_superseded_by_a_reclaim_of_the_same_owner_cannot_renew(store: Store) -> None:
+    store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    (job,) = store.reclaim(owner="a", lease=LEASE, now=T0 + 2 * LEASE)
+    assert job.attempts == 1
+    now = T0 + 2 * LEASE
+    assert store.renew("m1", owner="a", attempts=0, lease=LEASE, now=now) is False  # stale copy
+    assert store.renew("m1", owner="a", attempts=1, lease=LEASE, now=now) is True
 
 
 def test_finish_records_the_outcome_removes_the_job_and_is_idempotent(store: Store) -> None:
@@ -195,7 +205,7 @@ def test_finish_records_the_outcome_removes_the_job_and_is_idempotent(store: Sto
     assert store.pending() == 0
     assert store.decision("m1") == first
     assert store.reclaim(owner="b", lease=LEASE, now=T0 + timedelta(days=1)) == []
-    assert store.renew("m1", owner="a", lease=LEASE, now=T0) is False
+    assert store.renew("m1", owner="a", attempts=0, lease=LEASE, now=T0) is False
 
     assert store.finish(record("m1", outcome=Outcome.FAILED, reason="again")) is False
     assert store.decision("m1") == first
@@ -209,6 +219,13 @@ def test_finish_after_a_takeover_counts_once(store: Store) -> None:
     assert results == [True, False]
     assert store.decision("m1") is not None
     assert store.decision("m1").outcome is Outcome.SENT  # type: ignore[union-attr]
+
+
+def test_reserving_again_for_the_same_job_takes_nothing_more(store: Store) -> None:
+    assert reserve(store, "faq", T0, budget=1, job="m1") is None
+    assert reserve(store, "faq", T0 + timedelta(seconds=1), budget=1, job="m1") is None
+    assert store.lead_state("lead-1").last_reply == {"faq": T0}
+    assert reserve(store, "other", T0 + timedelta(seconds=2), budget=1, job="m2") is Outcome.BUDGET
 
 
 def test_reserving_for_an_unknown_job_creates_no_job(store: Store) -> None:
@@ -455,10 +472,15 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("engine", ["sqlite", "redis"])
 def test_unreachable_engine_raises_store_unavailable(engine: str, tmp_path: Path) -> None:
     if engine == "sqlite":
-        url = f"sqlite:///{tmp_path}"  # a folder, not a file SQLite can open
-        expected = "cannot be used"
-    else:
-        url = f"redis://127.0.0.1:{_closed_port()}/0"
-        expected = "cannot be reached"
-    with pytest.raises(StoreUnavailable, match=expected):
-        open_store(url)
+        with pytest.raises(StoreUnavailable, match="cannot be used"):
+            open_store(f"sqlite:///{tmp_path}")  # a folder, not a file SQLite can open
+        return
+    # A Redis that is down when the service starts is not fatal; every call says so.
+    store = open_store(f"redis://127.0.0.1:{_closed_port()}/0")
+    try:
+        with pytest.raises(StoreUnavailable, match="cannot be reached"):
+            store.ping()
+        with pytest.raises(StoreUnavailable, match="cannot be reached"):
+            store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    finally:
+        store.close()

@@ -211,11 +211,11 @@ def test_a_job_whose_pending_entry_was_lost_cannot_be_renewed(
     store.accept(make_job("m1"), owner="worker-a", lease=LEASE, now=T0)
     entry = redis_client.hget(f"{store.prefix}:job:m1", "entry")
     redis_client.xack(f"{store.prefix}:jobs", GROUP, entry)
-    assert store.renew("m1", owner="worker-a", lease=LEASE, now=T0) is False
+    assert store.renew("m1", owner="worker-a", attempts=0, lease=LEASE, now=T0) is False
     # The lease still runs out and the job is taken over, not lost.
     (job,) = store.reclaim(owner="worker-b", lease=LEASE, now=T0 + 2 * LEASE)
     assert job.key == "m1"
-    assert store.renew("m1", owner="worker-b", lease=LEASE, now=T0 + 2 * LEASE) is True
+    assert store.renew("m1", owner="worker-b", attempts=1, lease=LEASE, now=T0 + 2 * LEASE) is True
 
 
 def test_claims_are_kept_at_least_claim_ttl(
@@ -309,6 +309,28 @@ class Proxy:
             sock.close()
         self.listener.close()
         self.sockets, self.threads = [], []
+
+
+def test_a_store_opened_while_redis_is_down_works_once_it_is_up(
+    redis_url: str, redis_prefixes: Callable[[], str]
+) -> None:
+    parts = urlsplit(redis_url)
+    proxy = Proxy((parts.hostname or "127.0.0.1", parts.port or 6379))
+    with socket.socket() as probe:  # a port with nothing listening yet
+        probe.bind(("127.0.0.1", 0))
+        proxy.port = int(probe.getsockname()[1])
+    relayed = f"redis://127.0.0.1:{proxy.port}{parts.path or '/0'}"
+    store = RedisStore(relayed, prefix=redis_prefixes(), timeout=1.0)
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    proxy.start()
+    try:
+        assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0) is True
+        (job,) = store.reclaim(owner="b", lease=LEASE, now=T0 + 2 * LEASE)  # the group exists
+        assert job.key == "m1"
+    finally:
+        store.close()
+        proxy.stop()
 
 
 def test_an_outage_raises_store_unavailable_and_the_store_recovers_by_itself(

@@ -1,8 +1,8 @@
 """Conversions both store engines share: aware datetimes <-> Unix float seconds.
 
 Times are stored as Unix seconds in a float. A float holds today's timestamps to a quarter of a
-microsecond, so a datetime survives the round trip exactly; that matters because
-``release_reply`` finds a reservation by the exact time it was made at.
+microsecond, so a datetime survives the round trip exactly (the contract tests compare
+stored times with ``==``).
 """
 
 from __future__ import annotations

@@ -49,8 +49,16 @@ class Store(Protocol):
         """
         ...
 
-    def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
-        """Extend the lease on a job ``owner`` holds. False if the job is no longer its own."""
+    def renew(
+        self, key: str, *, owner: str, attempts: int, lease: timedelta, now: datetime
+    ) -> bool:
+        """Extend to ``now + lease`` the lease ``owner`` holds on job ``key``.
+
+        ``attempts`` is the job's count in the caller's copy: the renewal succeeds only while
+        the job is still leased to ``owner`` under that same count, so a copy that a
+        :meth:`reclaim` has superseded (even one by the same owner) is told False and must
+        be dropped.
+        """
         ...
 
     def finish(self, record: DecisionRecord) -> bool:
@@ -100,6 +108,8 @@ class Store(Protocol):
         ``Outcome.BUDGET``. Otherwise, in the same atomic step: record now as the rule's last
         reply, count it against the budget, both under ``job_key``, and persist ``sending`` on
         job ``job_key`` (if it exists) so that a takeover verifies instead of deciding again.
+        Idempotent: when the rule's latest reservation is ``job_key``'s own, returns None and
+        takes nothing more.
         """
         ...
 

@@ -104,7 +104,7 @@ return out
 
 _RENEW = """
 local id = redis.call('HGET', KEYS[3], 'entry')
-if not id then
+if not id or redis.call('HGET', KEYS[3], 'attempts') ~= ARGV[5] then
   return 0
 end
 local held = redis.pcall('XPENDING', KEYS[1], ARGV[4], id, id, 1, ARGV[2])
@@ -154,6 +154,9 @@ return 0
 """
 
 _RESERVE = """
+if redis.call('HGET', KEYS[1], 'k:' .. string.sub(ARGV[2], 3)) == ARGV[9] then
+  return false  -- this job's reservation already: a retried script whose answer was lost
+end
 local paused = redis.call('HGET', KEYS[1], 'paused_until')
 if paused and tonumber(ARGV[1]) < tonumber(paused) then
   return 'paused'
@@ -285,8 +288,9 @@ class RedisStore:
     with ``?prefix=name``; the ``prefix`` argument wins over it (default ``responder``).
 
     Opening connects and checks the server version. Raises :class:`ConfigError` for an
-    unusable URL or prefix, a refused password, or a server older than 6.2, and
-    :class:`StoreUnavailable` when the server cannot be reached. Every method raises
+    unusable URL or prefix, a refused password, or a server older than 6.2. A server that
+    cannot be reached at that moment is not an error: the first method call that reaches it
+    finishes opening (and may then raise ConfigError). Every method raises
     :class:`StoreUnavailable` when Redis cannot be reached, times out, is a read-only replica
     or is out of memory; the client reconnects by itself once Redis is back.
     """
@@ -343,14 +347,20 @@ class RedisStore:
         self._release = script(_RELEASE)
         self._prune_decisions = script(_PRUNE_DECISIONS)
         self._forget_consumers = script(_FORGET_IDLE_CONSUMERS)
+        self._opened = False
         try:
             self._open()
+        except StoreUnavailable:
+            # Unreachable now: start anyway (the service reports itself not ready and answers
+            # 503) and finish opening on the first call that reaches the server.
+            pass
         except BaseException:
             self.close()
             raise
 
     def _open(self) -> None:
-        with self._guard():
+        """Check the server's version and create the consumer group (idempotent)."""
+        with self._errors():
             try:
                 info = self._redis.info("server")
             except _LOGIN_REFUSED as exc:
@@ -364,9 +374,18 @@ class RedisStore:
             except redis.exceptions.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+        self._opened = True
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
+        """Open first if the server could not be reached at start; translate its errors."""
+        if not self._opened:
+            self._open()
+        with self._errors():
+            yield
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
         try:
             yield
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
@@ -422,9 +441,11 @@ class RedisStore:
             for i in range(0, len(flat), 3)
         ]
 
-    def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
+    def renew(
+        self, key: str, *, owner: str, attempts: int, lease: timedelta, now: datetime
+    ) -> bool:
         keys = [self._jobs, self._leases, self._k + "job:" + key]
-        args = [key, owner, repr(to_ts(now) + seconds(lease)), GROUP]
+        args = [key, owner, repr(to_ts(now) + seconds(lease)), GROUP, str(attempts)]
         with self._guard():
             return bool(self._renew(keys=keys, args=args))
 

@@ -107,6 +107,7 @@ _GUARDS = """
     SELECT
         (SELECT paused_until FROM leads WHERE lead_id = :lead),
         (SELECT at FROM last_replies WHERE lead_id = :lead AND rule = :rule),
+        (SELECT job_key FROM last_replies WHERE lead_id = :lead AND rule = :rule),
         (SELECT count(*) FROM reply_budget WHERE lead_id = :lead AND at > :window_start)
 """
 
@@ -282,11 +283,13 @@ class SQLiteStore:
             for _, payload, attempts, sending in rows
         ]
 
-    def renew(self, key: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
+    def renew(
+        self, key: str, *, owner: str, attempts: int, lease: timedelta, now: datetime
+    ) -> bool:
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE jobs SET lease_until = ? WHERE key = ? AND owner = ?",
-                (to_ts(now) + seconds(lease), key, owner),
+                "UPDATE jobs SET lease_until = ? WHERE key = ? AND owner = ? AND attempts = ?",
+                (to_ts(now) + seconds(lease), key, owner, attempts),
             )
         return cur.rowcount == 1
 
@@ -345,9 +348,11 @@ class SQLiteStore:
         rule = sending.rule
         window_start = at - seconds(budget_period)
         with self._tx() as db:
-            paused_until, last, used = db.execute(
+            paused_until, last, holder, used = db.execute(
                 _GUARDS, {"lead": lead_id, "rule": rule, "window_start": window_start}
             ).fetchone()
+            if holder == job_key:
+                return None  # reserved by this very job already
             if paused_until is not None and at < paused_until:
                 return Outcome.PAUSED
             # A zero cooldown never blocks, even when another process's clock ran ahead.
