@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from responder.config import Config
@@ -67,6 +67,8 @@ log = logging.getLogger("responder.pipeline")
 # An agent's outbound message with the same text as a reply we sent this recently is the
 # platform echoing our own reply, not a person taking over.
 ECHO_WINDOW = timedelta(minutes=10)
+# "The window closed at the beginning of time": no inbound time is known, nothing is provable.
+UNPROVABLE = datetime.min.replace(tzinfo=UTC)
 
 
 class PlatformApi(Protocol):
@@ -366,7 +368,7 @@ class Responder:
             return None
         last = max(filter(None, (state.last_inbound, message.received_at)), default=None)
         if last is None:
-            return datetime.min.replace(tzinfo=self.clock().tzinfo)
+            return UNPROVABLE
         return last + self.config.window - self.config.window_margin
 
     def _connection_id(self, message: Message, deadline: float) -> int | None:
@@ -414,7 +416,7 @@ class Responder:
 
 
 def _window_reason(closes: datetime) -> str:
-    if closes.year == 1:
+    if closes == UNPROVABLE:
         return "the time of the lead's last message is unknown, so the window cannot be proven open"
     return (
         f"WhatsApp's 24-hour window closed at {closes:%Y-%m-%d %H:%M} UTC (with the safety margin)"

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import uuid
+from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -118,8 +119,9 @@ class Service:
 
 
 def _safe_store_name(url: str) -> str:
-    """The store URL without a password."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    """The store URL without credentials or query (a password may hide in either)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url  # a file path
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"

@@ -56,6 +56,7 @@ DEFAULT_PREFIX = "responder"
 GROUP = "workers"
 _PRUNE_BATCH = 500
 _LIST_BATCH = 200
+_SCAN_CAP = 20_000
 # A consumer (one per process that ever held a job) with nothing pending is forgotten after
 # this long without activity.
 _IDLE_CONSUMER_MS = 24 * 3600 * 1000
@@ -530,9 +531,12 @@ class RedisStore:
         rule: str | None = None,
         limit: int = 50,
     ) -> Sequence[DecisionRecord]:
+        """Newest first. With a filter, only the newest ``_SCAN_CAP`` entries are searched: the
+        log is one stream, and a filter that matches little must not read all of it."""
         found: list[DecisionRecord] = []
         upper = "+"
-        while len(found) < limit:
+        scanned = 0
+        while len(found) < limit and scanned < _SCAN_CAP:
             with self._guard():
                 batch: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
                     self._log, max=upper, min="-", count=_LIST_BATCH
@@ -547,6 +551,7 @@ class RedisStore:
                     found.append(record)
                     if len(found) == limit:
                         break
+            scanned += len(batch)
             if len(batch) < _LIST_BATCH:
                 break
             upper = "(" + batch[-1][0]
