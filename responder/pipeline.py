@@ -156,15 +156,7 @@ class Responder:
         ends in one recorded outcome, ``failed`` at worst.
         """
         try:
-            # The lease has been running since the webhook accepted the job, however long it
-            # then waited for a sender; take it anew, unless another attempt superseded us.
-            if not self.store.renew(
-                job.key,
-                owner=self.owner,
-                attempts=job.attempts,
-                lease=self.config.lease,
-                now=self.clock(),
-            ):
+            if not self._hold(job):
                 log.info("job %s: taken over by another attempt; this copy stops", job.key)
                 return None
             deadline = self.monotonic() + self.config.job_deadline.total_seconds()
@@ -195,6 +187,24 @@ class Responder:
             record.lead_id, record.key, record.outcome.value, record.rule or "-", record.reason,
         )  # fmt: skip
         return record
+
+    def _hold(self, job: Job) -> bool:
+        """Make sure this attempt can run to its deadline with the job leased to it.
+
+        The lease has been running since the job was accepted (or taken over), however long
+        it then waited for a sender. A fresh job whose acceptance lease outlasts this whole
+        attempt needs nothing (saving a write per message); any other is renewed, which fails
+        if a takeover has superseded this copy.
+        """
+        now = self.clock()
+        if (
+            job.attempts == 0
+            and now + self.config.job_deadline < job.accepted_at + self.config.lease
+        ):
+            return True
+        return self.store.renew(
+            job.key, owner=self.owner, attempts=job.attempts, lease=self.config.lease, now=now
+        )
 
     def _attempts_left(self, job: Job) -> bool:
         return job.attempts + 1 < self.config.max_attempts

@@ -14,9 +14,9 @@ import os
 import socket
 import threading
 import uuid
-from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from responder.client import AbcClient
 from responder.config import Config

@@ -398,10 +398,10 @@ def test_a_copy_of_a_job_taken_over_meanwhile_does_nothing(sim: Simulator, tmp_p
         now = datetime.now(UTC)
         message = Message(text=HOURS_QUESTION, channel="whatsapp", received_at=now, id="m9",
                           connection_id=123)  # fmt: skip
-        job = Job(key="msg:m9", lead=Lead(id="9"), message=message, accepted_at=now)
         # Accepted long ago by this process, waited in its queue past the lease...
         lease = responder.config.lease
-        assert service.store.accept(job, owner=responder.owner, lease=lease, now=now - 2 * lease)
+        job = Job(key="msg:m9", lead=Lead(id="9"), message=message, accepted_at=now - 2 * lease)
+        assert service.store.accept(job, owner=responder.owner, lease=lease, now=job.accepted_at)
         # ...and meanwhile taken over by another process.
         assert service.store.reclaim(owner="another-process", lease=lease, now=now)
         assert responder.handle(job) is None
