@@ -217,10 +217,7 @@ class Responder:
             return self._resume(job, job.sending, deadline)
         message = job.message
         if needs_hydration(message):
-            found = self._hydrate(job, deadline)
-            if found is None:
-                return self._record(job, Outcome.FAILED, "the conversation has no such message")
-            message = found
+            message = self._hydrate(job, deadline)
         if message.direction is Direction.OUTBOUND:
             return self._outbound(job, message)
 
@@ -344,14 +341,11 @@ class Responder:
         messages = self.api.conversation(job.lead.id, deadline=deadline)
         return reply_present(messages, reply, since=job.accepted_at)
 
-    def _hydrate(self, job: Job, deadline: float) -> Message | None:
-        conversation = self.api.conversation(job.lead.id, deadline=deadline)
-        found = hydrate(job.message, conversation)
-        if found is not None and job.message.id and found.id != job.message.id:
-            # Not listed yet: answering the newest message instead could answer another one.
-            raise PlatformUnavailable(
-                f"the conversation does not list message {job.message.id} yet"
-            )
+    def _hydrate(self, job: Job, deadline: float) -> Message:
+        """The delivered message completed from the conversation; retried later if missing."""
+        found = hydrate(job.message, self.api.conversation(job.lead.id, deadline=deadline))
+        if found is None:
+            raise PlatformUnavailable("the conversation does not show the message yet")
         return found
 
     def _outbound(self, job: Job, message: Message) -> DecisionRecord:

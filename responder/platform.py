@@ -207,14 +207,13 @@ def needs_hydration(message: Message) -> bool:
 def hydrate(partial: Message, conversation: Sequence[Message]) -> Message | None:
     """The complete version of ``partial`` taken from the lead's ``conversation``.
 
-    The conversation's message with the same id when the id is known and found, otherwise
-    the newest message of the conversation; None when the conversation is empty or holds no
-    message with a time. The caller must still check the result's direction.
+    When the delivery named the message's id, the conversation's message with that id, or
+    None while the conversation does not list it (yet): answering the newest message instead
+    could answer another one. Without an id, the newest message of the conversation (None when
+    it holds no message with a time). The caller must still check the result's direction.
     """
     if partial.id:
-        for message in conversation:
-            if message.id == partial.id:
-                return message
+        return next((m for m in conversation if m.id == partial.id), None)
     return newest_message(conversation)
 
 

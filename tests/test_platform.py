@@ -325,6 +325,8 @@ def test_hydrate_prefers_the_same_message_id_over_the_newest() -> None:
     newest = platform.hydrate(Message(text=""), conversation)
     assert newest is not None and newest.text == "later"
     assert platform.hydrate(Message(text=""), []) is None
+    # A named message not listed yet is not replaced by another one.
+    assert platform.hydrate(Message(text="", id="3"), conversation) is None
 
 
 def test_reply_payload_shape() -> None:
