@@ -55,10 +55,10 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from responder.errors import MalformedDelivery, PlatformUnavailable
 from responder.model import Direction, Lead, Message, SenderType
@@ -270,7 +270,7 @@ def parse_connections(payload: object) -> list[Connection]:
             Connection(
                 id=conn_id,
                 name=_text(item.get("name")),
-                channel=_first_text(item, _CHANNEL_KEYS).lower(),
+                channel=(_first(item, _CHANNEL_KEYS, _text) or "").lower(),
                 default=item.get("default") is True,
                 connected=item.get("connected") is True,
             )
@@ -347,7 +347,9 @@ def build_delivery(
 def _message(data: Mapping[str, Any]) -> tuple[Message, bool]:
     """One message object; the flag says whether its direction could be told."""
     direction = _DIRECTIONS.get(_text(data.get("direction")).lower())
-    sender = _SENDERS.get(_first_text(data, ("sender_type", "sender", "author_type")).lower())
+    sender = _SENDERS.get(
+        (_first(data, ("sender_type", "sender", "author_type"), _text) or "").lower()
+    )
     direction_known = direction is not None or sender is not None
     if direction is None:
         direction = Direction.INBOUND if sender is SenderType.LEAD else Direction.OUTBOUND
@@ -355,12 +357,12 @@ def _message(data: Mapping[str, Any]) -> tuple[Message, bool]:
         sender = SenderType.LEAD if direction is Direction.INBOUND else SenderType.BOT
     message = Message(
         text=_message_text(data),
-        channel=_first_text(data, _CHANNEL_KEYS).lower(),
-        received_at=_first_time(data),
-        id=_first_identifier(data, _ID_KEYS),
+        channel=(_first(data, _CHANNEL_KEYS, _text) or "").lower(),
+        received_at=_first(data, _TIME_KEYS, _time),
+        id=_first(data, _ID_KEYS, _identifier) or "",
         direction=direction,
         sender_type=sender,
-        connection_id=_first_integer(data, _CONNECTION_KEYS),
+        connection_id=_first(data, _CONNECTION_KEYS, _integer),
     )
     return message, direction_known
 
@@ -413,19 +415,23 @@ def _object_or_empty(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+T = TypeVar("T")
+
+
+def _first(data: Mapping[str, Any], keys: Sequence[str], read: Callable[[object], T]) -> T | None:
+    """The first of ``keys`` whose value ``read`` makes something of (not None, not "")."""
+    for key in keys:
+        value = read(data.get(key))
+        if value is not None and value != "":
+            return value
+    return None
+
+
 def _text(value: object) -> str:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return ""
-
-
-def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:
-    for key in keys:
-        value = _text(data.get(key))
-        if value:
-            return value
     return ""
 
 
@@ -439,14 +445,6 @@ def _identifier(value: object) -> str:
     return ""
 
 
-def _first_identifier(data: Mapping[str, Any], keys: Sequence[str]) -> str:
-    for key in keys:
-        value = _identifier(data.get(key))
-        if value:
-            return value
-    return ""
-
-
 def _integer(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -454,22 +452,6 @@ def _integer(value: object) -> int | None:
         return value
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
-    return None
-
-
-def _first_integer(data: Mapping[str, Any], keys: Sequence[str]) -> int | None:
-    for key in keys:
-        value = _integer(data.get(key))
-        if value is not None:
-            return value
-    return None
-
-
-def _first_time(data: Mapping[str, Any]) -> datetime | None:
-    for key in _TIME_KEYS:
-        value = _time(data.get(key))
-        if value is not None:
-            return value
     return None
 
 
