@@ -37,4 +37,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"]
 
-CMD ["gunicorn", "-c", "python:responder.gunicorn_conf", "app:app"]
+CMD ["gunicorn", "-c", "python:responder.server.gunicorn_conf", "app:app"]

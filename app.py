@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn app:app`` (``responder serve`` adds production settings)."""
 
-from responder.web import create_app
+from responder.server.web import create_app
 
 app = create_app()

@@ -6,7 +6,7 @@ on Ctrl-C. In one run it starts:
 
 * the ABC API simulator in its own process (``python -m responder.simulator``), answering
   every API call after 200 ms (``--latency``);
-* the service exactly as in production: gunicorn with ``responder.gunicorn_conf``, the
+* the service exactly as in production: gunicorn with ``responder.server.gunicorn_conf``, the
   repository's ``rules/`` and ``templates/``, a SQLite store in a temporary folder;
 * later, in place of the service, a bare Flask app that only answers 202 to ``POST /webhook``,
   under the same gunicorn settings: the ceiling the web stack alone allows.
@@ -58,7 +58,7 @@ import httpx  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from flask.typing import ResponseReturnValue  # noqa: E402
 
-from responder import platform  # noqa: E402
+from responder.platform import shapes  # noqa: E402
 
 SECRET = "bench-secret"
 API_KEY = "sim-key"
@@ -170,7 +170,7 @@ def start_gunicorn(name: str, app: str, port: int, env: dict[str, str]) -> Proce
     env.pop("RESPONDER_ACCESS_LOG", None)
     process = Process(
         name,
-        [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf", app],
+        [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf", app],
         env,
     )
     wait_until_up(f"http://{HOST}:{port}/healthz", process)
@@ -237,8 +237,8 @@ def unregistered_deliveries(lead_ids: Sequence[str]) -> list[tuple[bytes, dict[s
         }  # fmt: skip
         lead = {"id": lead_id, "name": f"Lead {lead_id}"}
         deliveries.append(
-            platform.build_delivery(
-                platform.EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET
+            shapes.build_delivery(
+                shapes.EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET
             )
         )
     return deliveries
@@ -560,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         service_port = free_port()
         service = start_gunicorn(
             "service",
-            "responder.web:create_app()",
+            "responder.server.web:create_app()",
             service_port,
             {
                 "ABC_API_KEY": API_KEY,

@@ -15,14 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from responder import authoring, sandbox
 from responder.config import Config, load_config
-from responder.decide import decide
-from responder.durations import parse_duration
+from responder.engine import authoring
+from responder.engine.decide import decide
+from responder.engine.durations import parse_duration
+from responder.engine.hours import load_timezone
+from responder.engine.rulebook import RuleBook, load_rulebook
 from responder.errors import ResponderError, RuleBookError
-from responder.hours import load_timezone
 from responder.model import Lead, LeadState, Message, Outcome, utcnow
-from responder.rulebook import RuleBook, load_rulebook
+from responder.simulator import sandbox
 from responder.store import open_store
 
 Command = Callable[[argparse.Namespace], int]
@@ -185,8 +186,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Refuse a bad configuration or rule book here, with its message, not in a worker.
         config = load_config(env)
         load_rulebook(config.rules_dir, config.templates_dir)
-        command = [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf",
-                   "responder.web:create_app()"]  # fmt: skip
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf",
+                   "responder.server.web:create_app()"]  # fmt: skip
         return subprocess.run(command, env=env, check=False).returncode  # noqa: S603
     finally:
         if simulator is not None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from responder.durations import parse_duration
+from responder.engine.durations import parse_duration
 from responder.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.abcsalesbot.com/v1"

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from responder.problems import Problem
+    from responder.engine.problems import Problem
 
 
 class ResponderError(Exception):

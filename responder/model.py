@@ -276,6 +276,17 @@ class Job:
         )
 
 
+@dataclass(frozen=True)
+class Connection:
+    """A messaging channel connection; replies go only through a ``connected`` one."""
+
+    id: int
+    name: str
+    channel: str
+    default: bool
+    connected: bool
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -9,7 +9,7 @@
 
 :class:`Responder` owns those steps and nothing else: the Flask adapter calls
 :meth:`Responder.receive`, the sender pool calls :meth:`Responder.handle`. It talks to the
-platform through :class:`PlatformApi` (implemented over HTTP by ``responder.client``) and
+platform through :class:`PlatformApi` (implemented over HTTP by ``responder.platform.client``) and
 keeps no state of its own except a short-lived cache of channel connections.
 """
 
@@ -21,10 +21,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from responder.config import Config
-from responder.decide import decide
+from responder.engine.decide import decide
+from responder.engine.rulebook import RuleBook
 from responder.errors import (
     OutcomeUnknown,
     PlatformRejected,
@@ -35,6 +36,7 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.model import (
+    Connection,
     DecisionRecord,
     Direction,
     Job,
@@ -45,22 +47,20 @@ from responder.model import (
     Sending,
     utcnow,
 )
-from responder.platform import (
+from responder.platform.shapes import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,
     HEADER_DELIVERY,
     HEADER_EVENT,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
-    Connection,
     hydrate,
     needs_hydration,
     parse_delivery,
     reply_present,
 )
-from responder.rulebook import RuleBook
-from responder.signature import check_timestamp, verify_signature
-from responder.store.base import Store
+from responder.platform.signature import check_timestamp, verify_signature
+from responder.ports import PlatformApi, Store
 
 log = logging.getLogger("responder.pipeline")
 
@@ -69,16 +69,6 @@ log = logging.getLogger("responder.pipeline")
 ECHO_WINDOW = timedelta(minutes=10)
 # "The window closed at the beginning of time": no inbound time is known, nothing is provable.
 UNPROVABLE = datetime.min.replace(tzinfo=UTC)
-
-
-class PlatformApi(Protocol):
-    """What the pipeline needs from the ABC API. ``deadline`` is a ``time.monotonic()`` value."""
-
-    def connections(self, *, deadline: float) -> list[Connection]: ...
-
-    def conversation(self, lead_id: str, *, deadline: float) -> list[Message]: ...
-
-    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

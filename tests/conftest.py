@@ -18,7 +18,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from responder.store import Store
+from responder.ports import Store
 from responder.store.redis_store import RedisStore
 from responder.store.sqlite import SQLiteStore
 

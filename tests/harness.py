@@ -27,10 +27,10 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from responder.model import DecisionRecord
-from responder.service import Service
+from responder.ports import Store
+from responder.server.service import Service
+from responder.server.web import create_app
 from responder.simulator import Simulator
-from responder.store import Store
-from responder.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sim-secret"
@@ -118,7 +118,7 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """The service under gunicorn (``responder.gunicorn_conf``), configured by environment."""
+    """The service under gunicorn (``responder.server.gunicorn_conf``), configured by environment."""
 
     def __init__(self, env: Mapping[str, str], *, workers: int = 2) -> None:
         self.port = free_port()
@@ -137,7 +137,7 @@ class Gunicorn:
     def start(self) -> Gunicorn:
         self.process = subprocess.Popen(
             # app:app, as the Dockerfile runs it (cwd is the repository root).
-            [sys.executable, "-m", "gunicorn", "-c", "python:responder.gunicorn_conf", "app:app"],
+            [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf", "app:app"],
             env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for(self._ready, timeout=30, what="gunicorn to answer /readyz")

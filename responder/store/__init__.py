@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 from responder.errors import ConfigError
-from responder.store.base import CLAIM_TTL, Store
+from responder.ports import Store
 
-__all__ = ["CLAIM_TTL", "Store", "open_store"]
+__all__ = ["open_store"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 

@@ -48,8 +48,8 @@ from redis.retry import Retry
 
 from responder.errors import ConfigError, StoreUnavailable
 from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
+from responder.ports import CLAIM_TTL
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
-from responder.store.base import CLAIM_TTL
 
 MIN_VERSION = (6, 2)
 DEFAULT_PREFIX = "responder"
@@ -283,7 +283,7 @@ def _check_prefix(prefix: str) -> str:
 
 
 class RedisStore:
-    """The :class:`~responder.store.base.Store` contract on a Redis server.
+    """The :class:`~responder.ports.Store` contract on a Redis server.
 
     ``url`` is ``redis://[user:password@]host:port/db`` or ``rediss://...`` (TLS), optionally
     with ``?prefix=name``; the ``prefix`` argument wins over it (default ``responder``).

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from responder.errors import StoreUnavailable
 from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
+from responder.ports import CLAIM_TTL
 from responder.store._convert import from_ts, seconds, to_ts
-from responder.store.base import CLAIM_TTL
 
 SCHEMA_VERSION = 1
 
@@ -128,7 +128,7 @@ _BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceErro
 
 
 class SQLiteStore:
-    """The :class:`~responder.store.base.Store` contract on one SQLite file.
+    """The :class:`~responder.ports.Store` contract on one SQLite file.
 
     Opening creates the parent folder and the schema (idempotently, so several processes may
     open the same file at once). Raises :class:`StoreUnavailable` when the file cannot be

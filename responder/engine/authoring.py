@@ -1,0 +1,229 @@
+"""What rule authors run before a rule goes live: check, try and chat, as plain functions.
+
+The command line (:mod:`responder.cli`) only parses arguments and prints what these return.
+Examples are decided as if a returning lead (not a first message, unless the rule asks for
+``first_message: true``) wrote them on Wednesday 25 November 2026 at 11:00 in the settings'
+timezone, or, for a rule with ``during``/``outside``, at the first moment of that week when its
+own hours condition holds: the same answer on every run, whatever the clock says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import re2
+
+from responder.engine.decide import Decision, decide
+from responder.engine.problems import Problem
+from responder.engine.rulebook import Rule, RuleBook, check_rulebook
+from responder.engine.templates import Template, build_context, render
+from responder.errors import TemplateError
+from responder.model import Lead, LeadState, Message
+
+REFERENCE_WEEK = datetime(2026, 11, 23)  # a Monday
+REFERENCE_MOMENT = REFERENCE_WEEK + timedelta(days=2, hours=11)
+SAMPLE_LEADS = (
+    Lead(id="sample-1", name="Aisyah Rahman", email="aisyah@example.com", phone="+60123456789"),
+    Lead(id="sample-2"),  # no name, no email: templates must still read well
+)
+
+
+@dataclass
+class CheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    book: RuleBook | None = None
+    renders: int = 0
+    examples: int = 0
+    failures: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in (*self.problems, *self.failures) if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in (*self.problems, *self.failures) if not p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check(rules_dir: Path, templates_dir: Path) -> CheckReport:
+    """Validate, render every template for the sample leads, and run every example."""
+    book, problems = check_rulebook(rules_dir, templates_dir)
+    report = CheckReport(problems=problems, book=book)
+    if book is None:
+        return report
+    _render_samples(book, report)
+    _run_examples(book, report)
+    return report
+
+
+def format_check(report: CheckReport) -> str:
+    lines: list[str] = []
+    book = report.book
+    if book is not None:
+        files = ", ".join(book.files)
+        lines.append(f"Rules:     {len(book.all_rules)} rules in {files}")
+        lines.append(f"Templates: {report.renders} renders of every template and locale, "
+                     "with and without a lead name")  # fmt: skip
+        lines.append(f"Examples:  {report.examples} examples and counterexamples tried")
+    for problem in (*report.problems, *report.failures):
+        lines.append(f"  {problem}")
+    errors, warnings = len(report.errors), len(report.warnings)
+    verdict = "OK" if report.ok else "FAILED"
+    lines.append(f"{verdict}: {errors} error(s), {warnings} warning(s)")
+    return "\n".join(lines)
+
+
+def _render_samples(book: RuleBook, report: CheckReport) -> None:
+    """Render every template file and inline text, with and without a lead name."""
+    uses: dict[str, Rule] = {rule.reply: rule for rule in book.all_rules if rule.reply}
+    templates: list[tuple[Template, Rule | None]] = [
+        (book.templates.select(name, locale), uses.get(name))
+        for name in book.templates.names()
+        for locale in book.templates.locales(name)
+    ]
+    templates += [(rule.text, rule) for rule in book.all_rules if rule.text is not None]
+    for template, rule in templates:
+        for lead in SAMPLE_LEADS:
+            report.renders += 1
+            try:  # an empty reply is refused by render() too
+                render(template, _sample_context(book, lead, rule))
+            except TemplateError as exc:
+                who = "a lead with a name" if lead.name else "a lead without a name"
+                report.failures.append(_template_problem(template, rule, f"{exc} (for {who})"))
+
+
+def _sample_context(book: RuleBook, lead: Lead, rule: Rule | None) -> dict[str, object]:
+    tz = book.settings.timezone or ZoneInfo("UTC")
+    groups = _sample_groups(rule.regex) if rule is not None and rule.regex else {}
+    return build_context(
+        lead=lead,
+        message=Message(text="sample message", channel="whatsapp"),
+        match=groups,
+        rule=rule.name if rule else "sample",
+        now=REFERENCE_MOMENT.replace(tzinfo=tz),
+        vars=book.settings.vars,
+    )
+
+
+def _sample_groups(regex: str) -> dict[str, str]:
+    return {name: "12345" for name in re2.compile(regex).groupindex}
+
+
+def _template_problem(template: Template, rule: Rule | None, message: str) -> Problem:
+    file, _, line = template.origin.rpartition(":")
+    if not line.isdigit():
+        file, line = template.origin, "0"
+    return Problem(file, int(line), message, rule.name if rule else "")
+
+
+def _run_examples(book: RuleBook, report: CheckReport) -> None:
+    for rule in book.all_rules:
+        for text, should in [(t, True) for t in rule.examples] + [
+            (t, False) for t in rule.counterexamples
+        ]:
+            report.examples += 1
+            decision = decide(*_example_situation(book, rule, text))
+            decided = decision.rule.name if decision.rule else None
+            if should and decided != rule.name:
+                by = f"rule '{decided}' ({decision.why})" if decided else "no rule"
+                report.failures.append(Problem(
+                    rule.file, rule.line, f"the example \"{text}\" was answered by {by}",
+                    rule.name,
+                ))  # fmt: skip
+            elif not should and decided == rule.name:
+                report.failures.append(Problem(
+                    rule.file, rule.line,
+                    f"the counterexample \"{text}\" was answered by this rule ({decision.why})",
+                    rule.name,
+                ))  # fmt: skip
+
+
+def _example_situation(
+    book: RuleBook, rule: Rule, text: str
+) -> tuple[Message, Lead, RuleBook, LeadState, datetime]:
+    tz = book.settings.timezone or ZoneInfo("UTC")
+    at = _example_moment(rule, tz)
+    lead = replace(
+        SAMPLE_LEADS[0],
+        locale=sorted(rule.locales)[0] if rule.locales else "",
+        tags=tuple(sorted(rule.tags)[:1]),
+    )
+    channel = sorted(rule.channels)[0] if rule.channels else "whatsapp"
+    message = Message(text=text, channel=channel, received_at=at)
+    state = LeadState() if rule.first_message else LeadState(first_seen=at - timedelta(days=30))
+    return message, lead, book, state, at
+
+
+def _example_moment(rule: Rule, tz: ZoneInfo) -> datetime:
+    default = REFERENCE_MOMENT.replace(tzinfo=tz)
+    if rule.hours is None:
+        return default
+    for moment in _week(tz):
+        if rule.hours.hours.contains(moment, tz) == rule.hours.inside:
+            return moment
+    return default
+
+
+def _week(tz: ZoneInfo) -> Iterator[datetime]:
+    start = REFERENCE_WEEK.replace(tzinfo=tz)
+    for step in range(7 * 48):
+        yield start + timedelta(minutes=30 * step)
+
+
+def explain(decision: Decision, message: Message) -> str:
+    """What ``responder try`` prints: the decision and why, for a rule author."""
+    lines = [
+        f"message:       {message.text!r}",
+        f"normalised:    {decision.normalized!r}",
+    ]
+    if decision.rule is not None:
+        lines.append(f"decided by:    {decision.rule.name} ({decision.rule.where})")
+    lines.append(f"because:       {decision.why}")
+    if decision.replies:
+        lines.append("reply:")
+        lines.extend(f"  {line}" for line in decision.reply.splitlines())
+    else:
+        assert decision.outcome is not None
+        lines.append(f"no reply:      {decision.outcome.value}")
+    if decision.near_misses:
+        lines.append("nearly matched:")
+        lines.extend(f"  - {miss}" for miss in decision.near_misses)
+    return "\n".join(lines)
+
+
+@dataclass
+class Conversation:
+    """An in-memory conversation for ``responder chat``: remembers what the service would.
+
+    The clock starts at ``now`` and moves only when the author says so (:meth:`wait`), so
+    cooldowns and pauses can be watched expiring.
+    """
+
+    book: RuleBook
+    lead: Lead
+    now: datetime
+    channel: str = "whatsapp"
+    state: LeadState = field(default_factory=LeadState)
+
+    def say(self, text: str) -> Decision:
+        message = Message(text=text, channel=self.channel, received_at=self.now)
+        decision = decide(message, self.lead, self.book, self.state, self.now)
+        first_seen = self.state.first_seen or self.now
+        self.state = replace(self.state, first_seen=first_seen, last_inbound=self.now)
+        if decision.replies and decision.rule is not None:
+            rule = decision.rule
+            last = {**self.state.last_reply, rule.name: self.now}
+            paused = self.now + rule.pause if rule.pause else self.state.paused_until
+            self.state = replace(self.state, last_reply=last, paused_until=paused)
+        return decision
+
+    def wait(self, duration: timedelta) -> None:
+        self.now += duration

@@ -1,0 +1,248 @@
+"""The decision: which rule answers a message, and with what text. A pure function.
+
+Precedence (documented for rule authors in ``docs/rules.md``):
+
+1. Rules are tried in order (file name, then position). The first rule whose conditions all
+   hold decides.
+2. If that rule is in cooldown for this lead, or the lead is paused, the outcome is "no reply"
+   with that reason: it does not fall through to later rules or the fallback.
+3. Fallback rules are considered only when no other rule's conditions hold.
+
+Only rules that can possibly hold are looked at: the keyword index and the regex set name the
+rules whose text conditions hit, plus the few rules that do not look at the text at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from responder.engine.hours import load_timezone
+from responder.engine.normalize import normalize
+from responder.engine.rulebook import Role, Rule, RuleBook
+from responder.engine.templates import build_context, render
+from responder.errors import TemplateError
+from responder.model import Lead, LeadState, Message, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one message.
+
+    ``outcome`` is None when ``reply`` should be sent, else why nothing is sent
+    (``no_match``, ``cooldown``, ``paused``, or ``failed`` when the template broke). ``why``
+    says in words what decided; ``near_misses`` names rules whose words matched but which
+    another condition stopped, for the rule author.
+    """
+
+    outcome: Outcome | None
+    rule: Rule | None
+    reply: str
+    why: str
+    normalized: str
+    near_misses: tuple[str, ...] = ()
+
+    @property
+    def replies(self) -> bool:
+        return self.outcome is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Hits:
+    """What the text of one message matched, per rule order."""
+
+    any: Mapping[int, str]  # rule order -> first matching keyword
+    all: Mapping[int, frozenset[str]]  # rule order -> the `all` keywords present
+    exclude: Mapping[int, str]
+    groups: Mapping[int, dict[str, str]]  # regex hits
+
+
+def decide(
+    message: Message, lead: Lead, book: RuleBook, state: LeadState, now: datetime
+) -> Decision:
+    """Pick the rule that answers ``message`` from ``lead`` at ``now`` and render its reply.
+
+    Never raises for a problem with one message: a template that fails to render gives the
+    outcome ``failed`` with the reason.
+    """
+    normalized = normalize(message.text)
+    hits = _hits(book, normalized, message.text)
+    tz = _timezone(lead, book)
+    local_now = now.astimezone(tz)
+
+    near: list[str] = []
+    winner: tuple[Rule, str] | None = None
+    for rule in _candidates(book, hits):
+        verdict = _check(rule, hits, message, lead, state, local_now)
+        if isinstance(verdict, _Pass):
+            winner = (rule, verdict.why)
+            break
+        if verdict.texted:
+            near.append(f"{rule.name}: {verdict.why}")
+    if winner is None:
+        for rule in book.fallbacks:
+            verdict = _check(rule, hits, message, lead, state, local_now)
+            if isinstance(verdict, _Pass):
+                winner = (rule, "fallback: no other rule matched" + _also(verdict.why))
+                break
+    if winner is None:
+        return Decision(Outcome.NO_MATCH, None, "", "no rule matched", normalized, tuple(near))
+
+    rule, why = winner
+    if state.is_paused(now):
+        until = state.paused_until.isoformat() if state.paused_until else ""
+        return Decision(
+            Outcome.PAUSED, rule, "", f"{why}; but auto-replies to this lead are paused until "
+            f"{until}", normalized, tuple(near),
+        )  # fmt: skip
+    last = state.last_reply.get(rule.name)
+    if rule.cooldown and last is not None and now < last + rule.cooldown:
+        return Decision(
+            Outcome.COOLDOWN, rule, "", f"{why}; but this rule already answered this lead at "
+            f"{last.isoformat()} (cooldown until {(last + rule.cooldown).isoformat()})",
+            normalized, tuple(near),
+        )  # fmt: skip
+    context = build_context(
+        lead=lead,
+        message=message,
+        match=hits.groups.get(rule.order, {}),
+        rule=rule.name,
+        now=local_now,
+        vars=book.settings.vars,
+    )
+    try:
+        reply = render(book.template_for(rule, lead.locale), context)
+    except TemplateError as exc:
+        return Decision(Outcome.FAILED, rule, "", f"{why}; but {exc}", normalized, tuple(near))
+    if not reply:
+        return Decision(
+            Outcome.FAILED, rule, "", f"{why}; but the reply came out empty", normalized,
+            tuple(near),
+        )  # fmt: skip
+    return Decision(None, rule, reply, why, normalized, tuple(near))
+
+
+def _hits(book: RuleBook, normalized: str, original: str) -> _Hits:
+    any_hits: dict[int, str] = {}
+    all_hits: dict[int, set[str]] = {}
+    exclude_hits: dict[int, str] = {}
+    for entry_id in sorted(book.keyword_index.search(normalized)):
+        entry = book.keyword_entries[entry_id]
+        order, source = entry.rule.order, entry.keyword.source
+        if entry.role is Role.ANY:
+            any_hits.setdefault(order, source)
+        elif entry.role is Role.ALL:
+            all_hits.setdefault(order, set()).add(source)
+        else:
+            exclude_hits.setdefault(order, source)
+    return _Hits(
+        any=any_hits,
+        all={order: frozenset(words) for order, words in all_hits.items()},
+        exclude=exclude_hits,
+        groups=book.regexes.search(original),
+    )
+
+
+def _candidates(book: RuleBook, hits: _Hits) -> Iterable[Rule]:
+    """The ordinary rules that may hold, in rule order; cost follows the hits, not the book."""
+    orders = set(hits.any) | set(hits.all) | set(hits.groups)
+    by_order = {rule.order: rule for rule in book.untexted}
+    for order in orders - by_order.keys():
+        rule = book.by_order[order]
+        if not rule.fallback:
+            by_order[order] = rule
+    return [by_order[order] for order in sorted(by_order)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Fail:
+    why: str
+    texted: bool  # the rule's text conditions held; something else stopped it
+
+
+def _check(
+    rule: Rule,
+    hits: _Hits,
+    message: Message,
+    lead: Lead,
+    state: LeadState,
+    local_now: datetime,
+) -> _Pass | _Fail:
+    """Evaluate every condition of ``rule``; say which held, or the first that did not."""
+    reasons: list[str] = []
+    if rule.keywords:
+        word = hits.any.get(rule.order)
+        if word is None:
+            return _Fail("none of its keywords", texted=False)
+        reasons.append(f"keyword '{word}'")
+    if rule.all:
+        present = hits.all.get(rule.order, frozenset())
+        missing = [kw.source for kw in rule.all if kw.source not in present]
+        if missing:
+            return _Fail(f"'{missing[0]}' is missing (all: needs every word)", bool(present))
+        reasons.append("all of " + ", ".join(f"'{kw.source}'" for kw in rule.all))
+    if rule.regex:
+        groups = hits.groups.get(rule.order)
+        if groups is None:
+            return _Fail("its regex did not match", texted=bool(reasons))
+        shown = ", ".join(f"{k}={v}" for k, v in groups.items())
+        reasons.append(f"regex matched ({shown})" if shown else "regex matched")
+    texted = bool(reasons)
+    if rule.order in hits.exclude:
+        return _Fail(f"excluded by '{hits.exclude[rule.order]}'", texted)
+    if rule.channels and message.channel.lower() not in rule.channels:
+        return _Fail(f"channel '{message.channel or 'unknown'}' is not in its channels", texted)
+    if rule.tags:
+        tags = rule.tags.intersection(lead.tags)
+        if not tags:
+            return _Fail("the lead has none of its tags", texted)
+        reasons.append(f"tag '{sorted(tags)[0]}'")
+    if rule.locales:
+        if not _locale_matches(lead.locale, rule.locales):
+            return _Fail(f"locale '{lead.locale or 'unknown'}' is not in its locales", texted)
+        reasons.append(f"locale '{lead.locale}'")
+    if rule.hours is not None:
+        inside = rule.hours.hours.contains(local_now, _zone(local_now))
+        when = f"{local_now:%a %H:%M} {local_now.tzname()}"
+        word = "during" if rule.hours.inside else "outside"
+        if inside != rule.hours.inside:
+            return _Fail(f"not {word} {rule.hours.label} ({when})", texted)
+        reasons.append(f"{word} {rule.hours.label} ({when})")
+    if rule.first_message is not None:
+        first = state.is_first_message(message)
+        if first != rule.first_message:
+            return _Fail("not the lead's first message" if rule.first_message
+                         else "it is the lead's first message", texted)  # fmt: skip
+        reasons.append("the lead's first message" if first else "not the first message")
+    return _Pass(", ".join(reasons) or "no conditions")
+
+
+def _locale_matches(locale: str, wanted: frozenset[str]) -> bool:
+    locale = locale.replace("_", "-").lower()
+    return bool(locale) and (locale in wanted or locale.split("-")[0] in wanted)
+
+
+def _also(why: str) -> str:
+    return f" ({why})" if why != "no conditions" else ""
+
+
+def _timezone(lead: Lead, book: RuleBook) -> ZoneInfo:
+    """The lead's zone if it names a real one, else the settings' zone, else UTC."""
+    if lead.timezone:
+        try:
+            return load_timezone(lead.timezone)
+        except ValueError:
+            pass
+    return book.settings.timezone or ZoneInfo("UTC")
+
+
+def _zone(local_now: datetime) -> ZoneInfo:
+    tz = local_now.tzinfo
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC")

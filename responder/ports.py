@@ -1,0 +1,179 @@
+"""The two interfaces the pipeline depends on, side by side: the ABC API and the state store.
+
+:class:`PlatformApi` is implemented over HTTP by :class:`responder.platform.client.AbcClient`;
+the pipeline's tests implement it in memory. :class:`Store` is implemented by
+:mod:`responder.store.sqlite` (embedded) and :mod:`responder.store.redis_store` (shared), and
+both pass the same contract tests.
+
+The store holds four things:
+
+- **claims and jobs** — an inbound message is claimed once under its key (kept at least
+  ``CLAIM_TTL``) and persisted as a job in the same atomic step; the job is *leased* to the
+  process that accepted it. A process that dies leaves its leases to expire, and
+  :meth:`Store.reclaim` hands those jobs to a live process.
+- **per-lead state** — first/last inbound time, pause, last reply time per rule, and the reply
+  budget. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
+  check-and-set, never a read followed by a write from Python.
+- **the decision log** — exactly one :class:`DecisionRecord` per message key.
+
+Every store method may raise :class:`responder.errors.StoreUnavailable` when the engine cannot
+be reached. Times passed in are aware datetimes; the store never reads the clock itself, so
+the caller (and the tests) decide what "now" is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from responder.model import Connection, DecisionRecord, Job, LeadState, Message, Outcome, Sending
+
+CLAIM_TTL = timedelta(days=7)
+
+
+class PlatformApi(Protocol):
+    """What the pipeline needs from the ABC API.
+
+    ``deadline`` is a ``time.monotonic()`` value no call may outlive. Errors follow
+    :mod:`responder.errors`: a RetryableError when nothing is definite (OutcomeUnknown when a
+    reply may have been applied), a FinalError (WindowClosed, PlatformRejected) when the
+    platform refused for good.
+    """
+
+    def connections(self, *, deadline: float) -> list[Connection]:
+        """The company's messaging channel connections."""
+        ...
+
+    def conversation(self, lead_id: str, *, deadline: float) -> list[Message]:
+        """Every message of the lead's conversation, oldest first."""
+        ...
+
+    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None:
+        """Send ``content`` to the lead through the connection, once."""
+        ...
+
+
+class Store(Protocol):
+    # -- claims and jobs -------------------------------------------------------------------
+
+    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Claim ``job.key`` and persist ``job`` leased to ``owner`` until ``now + lease``.
+
+        One atomic step. Returns False, persisting nothing, when the key was already claimed
+        (a duplicate delivery) at any time in the last ``CLAIM_TTL``.
+        """
+        ...
+
+    def reclaim(
+        self, *, owner: str, lease: timedelta, now: datetime, limit: int = 100
+    ) -> list[Job]:
+        """Take over unfinished jobs whose lease expired before ``now``.
+
+        Each returned job is now leased to ``owner`` until ``now + lease``, its ``attempts``
+        incremented and its ``sending`` as last reserved; two concurrent callers never get
+        the same job.
+        """
+        ...
+
+    def renew(
+        self, key: str, *, owner: str, attempts: int, lease: timedelta, now: datetime
+    ) -> bool:
+        """Extend to ``now + lease`` the lease ``owner`` holds on job ``key``.
+
+        ``attempts`` is the job's count in the caller's copy: the renewal succeeds only while
+        the job is still leased to ``owner`` under that same count, so a copy that a
+        :meth:`reclaim` has superseded (even one by the same owner) is told False and must
+        be dropped.
+        """
+        ...
+
+    def finish(self, record: DecisionRecord) -> bool:
+        """Record the outcome of job ``record.key`` and remove the job, atomically.
+
+        Idempotent: if an outcome is already recorded for that key, nothing changes and
+        False is returned.
+        """
+        ...
+
+    def pending(self) -> int:
+        """How many accepted jobs have no outcome yet."""
+        ...
+
+    # -- per-lead state --------------------------------------------------------------------
+
+    def lead_state(self, lead_id: str) -> LeadState:
+        """The lead's state as stored now (an empty state for an unknown lead)."""
+        ...
+
+    def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
+        """Fold one inbound message time in: ``first_seen = min``, ``last_inbound = max``.
+
+        Returns the state after the update.
+        """
+        ...
+
+    def pause(self, lead_id: str, until: datetime) -> None:
+        """Silence the bot for the lead until ``until`` (never shortens an existing pause)."""
+        ...
+
+    def reserve_reply(
+        self,
+        job_key: str,
+        lead_id: str,
+        sending: Sending,
+        *,
+        cooldown: timedelta,
+        budget: int,
+        budget_period: timedelta,
+    ) -> Outcome | None:
+        """Atomically check the guards of one send and, if they pass, take the slot.
+
+        "Now" is ``sending.reserved_at``. In this order: the lead paused -> ``Outcome.PAUSED``;
+        ``sending.rule`` answered the lead within ``cooldown`` -> ``Outcome.COOLDOWN``;
+        ``budget`` replies already reserved in the last ``budget_period`` ->
+        ``Outcome.BUDGET``. Otherwise, in the same atomic step: record now as the rule's last
+        reply, count it against the budget, both under ``job_key``, and persist ``sending`` on
+        job ``job_key`` (if it exists) so that a takeover verifies instead of deciding again.
+        Idempotent: when the rule's latest reservation is ``job_key``'s own, returns None and
+        takes nothing more.
+        """
+        ...
+
+    def release_reply(self, job_key: str, lead_id: str, rule: str) -> None:
+        """Undo the reservation ``job_key`` made, for a send that definitely did not happen.
+
+        The rule's last reply is cleared only if ``job_key`` made the latest one; the budget
+        slot ``job_key`` took is given back.
+        """
+        ...
+
+    # -- decision log ----------------------------------------------------------------------
+
+    def decisions(
+        self,
+        *,
+        lead_id: str | None = None,
+        outcome: Outcome | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DecisionRecord]:
+        """The most recent decisions first, filtered by whatever is given."""
+        ...
+
+    def decision(self, key: str) -> DecisionRecord | None:
+        """The recorded outcome for one message key, if any."""
+        ...
+
+    # -- upkeep ----------------------------------------------------------------------------
+
+    def prune(self, *, now: datetime, retention: timedelta) -> int:
+        """Delete decisions older than ``retention`` and claims older than
+        ``max(retention, CLAIM_TTL)``; returns how many rows went."""
+        ...
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,127 @@
+"""One process's responder at work: the pipeline wired to its store, its API client, a pool
+of sender threads and a janitor thread.
+
+Sizing: a send waits on the ABC API (hundreds of milliseconds) while using almost no CPU, so
+each process keeps ``RESPONDER_SENDERS`` (default 64) threads sending; by Little's law 400
+messages/s at 0.2 s each need 80 sends in flight, i.e. two processes at the default. The
+janitor takes over the jobs of dead processes once their lease expires, and prunes old rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from responder.config import Config
+from responder.engine.rulebook import load_rulebook
+from responder.errors import ResponderError
+from responder.model import Job, utcnow
+from responder.pipeline import Responder
+from responder.platform.client import AbcClient
+from responder.store import open_store
+
+log = logging.getLogger("responder.service")
+
+PRUNE_EVERY = timedelta(hours=1)
+
+
+class Service:
+    """Build with :meth:`start`; :meth:`close` stops the threads and closes connections."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        book = load_rulebook(config.rules_dir, config.templates_dir)
+        self.store = open_store(config.store_url)
+        self.client = AbcClient(
+            config.api_url,
+            config.api_key,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            max_connections=config.senders + 4,
+        )
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pool = ThreadPoolExecutor(config.senders, thread_name_prefix="responder-send")
+        self.responder = Responder(
+            config=config,
+            book=book,
+            store=self.store,
+            api=self.client,
+            owner=self.owner,
+            dispatch=self.submit,
+        )
+        self._stopping = threading.Event()
+        self._janitor = threading.Thread(
+            target=self._janitor_loop, name="responder-janitor", daemon=True
+        )
+        log.info(
+            "responder %s ready: %d rules, store %s, %s%s",
+            self.owner, len(book.all_rules), _safe_store_name(config.store_url),
+            "sandbox" if config.sandbox else config.api_url,
+            ", DRY RUN (nothing is sent)" if config.dry_run else "",
+        )  # fmt: skip
+
+    @classmethod
+    def start(cls, config: Config) -> Service:
+        service = cls(config)
+        service._janitor.start()
+        return service
+
+    def submit(self, job: Job) -> None:
+        self.pool.submit(self._run, job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            self.responder.handle(job)
+        except Exception:  # the pool would swallow it silently; the lease brings the job back
+            log.exception("job %s failed unexpectedly; it will be retried after its lease", job.key)
+
+    def _janitor_loop(self) -> None:
+        next_prune = utcnow()
+        interval = self.config.janitor_interval.total_seconds()
+        while True:
+            try:
+                now = utcnow()
+                for job in self.store.reclaim(owner=self.owner, lease=self.config.lease, now=now):
+                    log.info("taking over job %s (attempt %d)", job.key, job.attempts)
+                    self.submit(job)
+                if now >= next_prune:
+                    pruned = self.store.prune(now=now, retention=self.config.retention)
+                    if pruned:
+                        log.info("pruned %d old rows", pruned)
+                    next_prune = now + PRUNE_EVERY
+            except ResponderError as exc:
+                log.warning("janitor: %s", exc)
+            if self._stopping.wait(interval):
+                return
+
+    def readiness(self) -> str | None:
+        """None when ready to take deliveries, else why not."""
+        try:
+            self.store.ping()
+        except ResponderError as exc:
+            return f"store unavailable: {exc}"
+        return None
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._janitor.is_alive():
+            self._janitor.join()
+        # Finish the sends under way; queued jobs come back to someone through their lease.
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.client.close()
+        self.store.close()
+
+
+def _safe_store_name(url: str) -> str:
+    """The store URL without credentials or query (a password may hide in either)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url  # a file path
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"

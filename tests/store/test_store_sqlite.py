@@ -1,0 +1,226 @@
+"""What only the SQLite store does: store URLs, the file itself, processes, connections."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from responder.errors import ConfigError, StoreUnavailable
+from responder.model import DecisionRecord, Job, Lead, Message, Outcome
+from responder.ports import CLAIM_TTL
+from responder.store import open_store
+from responder.store.sqlite import SQLiteStore
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+ROOT = Path(__file__).resolve().parents[2]
+
+OpenSQLite = Callable[[Path], SQLiteStore]
+
+
+def make_job(key: str) -> Job:
+    return Job(key=key, lead=Lead(id="lead-1"), message=Message(text="hi"), accepted_at=T0)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite://{tmp}/a/b/state.db", "{tmp}/a/b/state.db"),
+        ("sqlite:///{tmp}/four-slashes.db", "{tmp}/four-slashes.db"),
+        ("sqlite:rel/state.db", "rel/state.db"),
+        ("{tmp}/plain/state.db", "{tmp}/plain/state.db"),
+        ("plain.db", "plain.db"),
+    ],
+)
+def test_open_store_understands_sqlite_urls_and_creates_the_folder(
+    url: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store(url.format(tmp=tmp_path))
+    try:
+        assert isinstance(store, SQLiteStore)
+        assert store.path == Path(expected.format(tmp=tmp_path))
+        assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0) is True
+        assert (tmp_path / expected.format(tmp=tmp_path)).is_file()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("", "empty"),
+        ("postgres://db/responder", "no supported store"),
+        ("sqlite://host/state.db", "no usable path"),
+        ("sqlite::memory:", "names no file"),
+        ("sqlite:", "names no file"),
+    ],
+)
+def test_open_store_explains_urls_it_cannot_use(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        open_store(url)
+
+
+def test_a_prefix_is_refused_for_sqlite(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="only applies to a Redis store"):
+        open_store(str(tmp_path / "state.db"), prefix="x")
+
+
+def test_a_folder_that_cannot_be_created_is_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreUnavailable, match=r"folder .* cannot be created"):
+        SQLiteStore(blocker / "state.db")
+
+
+def test_a_file_that_is_not_a_database_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not an SQLite database, just some text" * 100)
+    with pytest.raises(StoreUnavailable, match="cannot be used right now"):
+        SQLiteStore(path)
+
+
+def test_the_file_uses_wal_and_keeps_data_across_reopening(
+    tmp_path: Path, sqlite_store_factory: OpenSQLite
+) -> None:
+    path = tmp_path / "state.db"
+    first = sqlite_store_factory(path)
+    first.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    first.close()
+
+    second = sqlite_store_factory(path)
+    assert second.accept(make_job("m1"), owner="a", lease=LEASE, now=T0) is False
+    assert second.pending() == 1
+    with closing(sqlite3.connect(path)) as raw:
+        (mode,) = raw.execute("PRAGMA journal_mode").fetchone()
+    assert mode == "wal"
+
+
+def test_calls_after_close_are_refused(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    store.close()
+    with pytest.raises(StoreUnavailable, match="has been closed"):
+        store.pending()
+
+
+def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    ready = threading.Barrier(4)
+    finish = threading.Event()
+
+    def use() -> None:
+        store.pending()
+        ready.wait()
+        finish.wait()
+
+    threads = [threading.Thread(target=use) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    connections = [conn for _, conn in store._conns]
+    assert len(connections) == 4  # the opening thread's and one per worker thread
+    store.close()
+    finish.set()
+    for thread in threads:
+        thread.join()
+    for conn in connections:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        worker = threading.Thread(target=store.pending)
+        worker.start()
+        worker.join()
+        (finished,) = [conn for thread, conn in store._conns if thread is worker]
+        newcomer = threading.Thread(target=store.pending)  # opening its connection sweeps
+        newcomer.start()
+        newcomer.join()
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            finished.execute("SELECT 1")
+        assert worker not in [thread for thread, _ in store._conns]
+    finally:
+        store.close()
+
+
+def test_prune_lets_a_key_be_accepted_again_once_its_claim_is_old_enough(
+    tmp_path: Path, sqlite_store_factory: OpenSQLite
+) -> None:
+    store = sqlite_store_factory(tmp_path / "state.db")
+    store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    store.finish(DecisionRecord(key="m1", lead_id="lead-1", outcome=Outcome.SENT, at=T0))
+    later = T0 + CLAIM_TTL + timedelta(days=1)
+    # A longer retention keeps the claim longer.
+    assert store.prune(now=later, retention=timedelta(days=30)) == 0
+    assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=later) is False
+    assert store.prune(now=later, retention=timedelta(days=1)) == 2  # the decision and claim
+    assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=later) is True
+
+
+_CHILD = """
+import sys
+from datetime import UTC, datetime, timedelta
+from responder.model import Job, Lead, Message
+from responder.store.sqlite import SQLiteStore
+
+path, owner = sys.argv[1], sys.argv[2]
+now = datetime(2025, 3, 1, tzinfo=UTC)
+jobs = [
+    Job(key=f"m{i}", lead=Lead(id="lead-1"), message=Message(text=owner), accepted_at=now)
+    for i in range(40)
+]
+store = SQLiteStore(path)
+print("ready", flush=True)
+sys.stdin.readline()
+won = [j.key for j in jobs if store.accept(j, owner=owner, lease=timedelta(seconds=30), now=now)]
+store.close()
+print(" ".join(won), flush=True)
+"""
+
+
+def test_duplicates_from_several_processes_are_accepted_exactly_once(
+    tmp_path: Path, sqlite_store_factory: OpenSQLite
+) -> None:
+    path = tmp_path / "shared" / "state.db"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(path), f"process-{i}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for i in range(4)
+    ]
+    outputs = []
+    try:
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+        for child in children:  # every process has the file open: start them together
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        for child in children:
+            out, _ = child.communicate(timeout=60)
+            assert child.returncode == 0
+            outputs.append(out.split())
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+
+    won = [key for keys in outputs for key in keys]
+    assert sorted(won) == sorted(f"m{i}" for i in range(40))
+    assert sqlite_store_factory(path).pending() == 40
