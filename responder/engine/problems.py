@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 
 class Severity(StrEnum):
@@ -33,3 +34,11 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         who = f" [rule {self.rule}]" if self.rule else ""
         return f"{where}: {self.severity}{who}: {self.message}"
+
+
+def display_path(path: Path) -> str:
+    """A path as short as the author would write it: relative to the working folder if inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

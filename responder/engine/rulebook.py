@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from responder.engine.durations import parse_duration
 from responder.engine.hours import BusinessHours, load_timezone, parse_hours
 from responder.engine.matching import Keyword, KeywordIndex, RegexSet, check_regex, parse_keyword
-from responder.engine.problems import Problem, Severity
+from responder.engine.problems import Problem, Severity, display_path
 from responder.engine.templates import Template, TemplateLibrary
 from responder.engine.yamlfile import Located, load_yaml
 from responder.errors import RuleBookError
@@ -186,7 +186,7 @@ class _Loader:
         raw_rules: list[tuple[str, Located]] = []
         raw_settings: list[tuple[str, Located]] = []
         for path in files:
-            self.file = _display(path)
+            self.file = display_path(path)
             document = self._read(path)
             if document is None:
                 continue
@@ -239,7 +239,7 @@ class _Loader:
     def _rule_files(self) -> list[Path]:
         if not self.rules_dir.is_dir():
             self.problems.append(
-                Problem(_display(self.rules_dir), 0, "the rules folder does not exist")
+                Problem(display_path(self.rules_dir), 0, "the rules folder does not exist")
             )
             return []
         files = sorted(
@@ -247,7 +247,7 @@ class _Loader:
         )
         if not files:
             self.problems.append(
-                Problem(_display(self.rules_dir), 0, "no rule files (*.yaml) in this folder")
+                Problem(display_path(self.rules_dir), 0, "no rule files (*.yaml) in this folder")
             )
         return files
 
@@ -569,7 +569,7 @@ class _Loader:
             keyword_entries=tuple(entries),
             regexes=RegexSet(regexes),
             untexted=tuple(r for r in ordinary if not r.matches_text),
-            files=tuple(_display(p) for p in files),
+            files=tuple(display_path(p) for p in files),
             warnings=tuple(p for p in self.problems if not p.is_error),
         )
 
@@ -637,11 +637,3 @@ def _too_short(kw: Keyword) -> bool:
 
 def _locale(value: str) -> str:
     return value.replace("_", "-").lower()
-
-
-def _display(path: Path) -> str:
-    """A path as short as the author would write it: relative to the working folder if inside."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

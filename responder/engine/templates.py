@@ -69,7 +69,7 @@ from jinja2.runtime import ChainableUndefined, Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from responder.engine.hours import load_timezone
-from responder.engine.problems import Problem, Severity
+from responder.engine.problems import Problem, Severity, display_path
 from responder.errors import TemplateError
 from responder.model import Lead, Message
 
@@ -160,7 +160,7 @@ class TemplateLibrary:
     @property
     def directory_name(self) -> str:
         """The folder as its author knows it: relative to the working folder when inside it."""
-        return _display(self.directory)
+        return display_path(self.directory)
 
     def names(self) -> list[str]:
         """The names of all templates that compiled, sorted."""
@@ -245,7 +245,7 @@ class TemplateLibrary:
                 )
 
     def _load_file(self, path: Path) -> None:
-        shown = _display(path)
+        shown = display_path(path)
         name, locale = _split_name(path.relative_to(self.directory).as_posix()[: -len(".j2")])
         try:
             source = path.read_text(encoding="utf-8-sig")
@@ -582,13 +582,6 @@ def _canonical_locale(locale: str) -> str:
 def _fallbacks(locale: str) -> list[str]:
     parts = [part for part in _locale_key(locale).split("-") if part]
     return ["-".join(parts[:count]) for count in range(len(parts), 0, -1)] + [""]
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _with_rule(problem: Problem, rule: str) -> Problem:
