@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from responder.config import Config, load_config
+from responder.config import environment_setting, load_config
 from responder.engine import authoring
 from responder.engine.decide import decide
 from responder.engine.durations import parse_duration
@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command: Command = args.command
     try:
+        _default_from_environment(args)
         return command(args)
     except RuleBookError as exc:
         print(exc, file=sys.stderr)
@@ -54,13 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--rules",
             type=Path,
-            default=_env_path("RESPONDER_RULES", "rules"),
             help="folder of rule files (default: $RESPONDER_RULES or ./rules)",
         )
         p.add_argument(
             "--templates",
             type=Path,
-            default=_env_path("RESPONDER_TEMPLATES", "templates"),
             help="folder of templates (default: $RESPONDER_TEMPLATES or ./templates)",
         )
 
@@ -112,14 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--outcome", choices=[o.value for o in Outcome], help="only this outcome")
     log.add_argument("--rule", help="only this rule")
     log.add_argument("--limit", type=int, default=20)
-    log.add_argument("--store", default=os.environ.get("RESPONDER_STORE") or Config.store_url,
-                     help="the store (default: $RESPONDER_STORE or var/responder.db)")  # fmt: skip
+    log.add_argument("--store", help="the store (default: $RESPONDER_STORE or var/responder.db)")
     log.set_defaults(command=_log)
     return parser
 
 
-def _env_path(variable: str, default: str) -> Path:
-    return Path(os.environ.get(variable) or default)
+# option -> the setting that gives its default when the option is not given
+_FROM_ENVIRONMENT = {"rules": "rules_dir", "templates": "templates_dir", "store": "store_url"}
+
+
+def _default_from_environment(args: argparse.Namespace) -> None:
+    for option, setting in _FROM_ENVIRONMENT.items():
+        if getattr(args, option, "") is None:
+            setattr(args, option, environment_setting(setting))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -180,7 +184,7 @@ def _chat(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     simulator = None
-    if not env.get("ABC_API_KEY"):
+    if not environment_setting("api_key", env):
         simulator, env = sandbox.start(env, args.simulator_port)
     try:
         # Refuse a bad configuration or rule book here, with its message, not in a worker.

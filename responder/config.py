@@ -1,10 +1,12 @@
 """The service's configuration, in three layers: defaults, then the environment, then overrides.
 
-:func:`load_config` is the only place that reads environment variables (``ENVIRONMENT`` maps
-each to its setting); the README's configuration table lists them with their defaults. The
-few settings without a variable are fixed by design (the 24-hour window, the budget period,
-the body limit) or tuned only in tests. Secrets (the API key
-and the webhook secrets) are kept out of ``repr`` so they cannot reach a log by accident.
+This module is the only reader of the environment: ``ENVIRONMENT`` maps each variable to its
+setting, :func:`load_config` reads them all and :func:`environment_setting` one (for the
+commands that need a single value, such as a folder, and must not fail on an unrelated
+variable). The README's configuration table lists them with their defaults. The few settings
+without a variable are fixed by design (the 24-hour window, the budget period, the body limit)
+or tuned only in tests. Secrets (the API key and the webhook secrets) are kept out of ``repr``
+so they cannot reach a log by accident.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class Config:
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
 
+    # How gunicorn serves it (read by responder/server/gunicorn_conf.py).
+    bind: str = "127.0.0.1:8080"
+    workers: int = 2
+    threads: int = 8
+    log_level: str = "info"
+    access_log: str = ""  # "-" for stdout; off when empty: a line per delivery costs CPU
+
     def check(self) -> Config:
         """Refuse settings the service cannot run with; return self for chaining."""
         if not self.webhook_secrets and not self.sandbox:
@@ -102,6 +111,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
 ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "ABC_API_KEY": ("api_key", str),
     "ABC_API_URL": ("api_url", lambda s: s.rstrip("/")),
@@ -123,30 +139,56 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "RESPONDER_JANITOR_INTERVAL": ("janitor_interval", parse_duration),
     "RESPONDER_RETENTION": ("retention", parse_duration),
+    "RESPONDER_BIND": ("bind", str.strip),
+    "RESPONDER_WORKERS": ("workers", _count),
+    "RESPONDER_THREADS": ("threads", _count),
+    "RESPONDER_LOG_LEVEL": ("log_level", lambda s: s.strip().lower()),
+    "RESPONDER_ACCESS_LOG": ("access_log", str.strip),
 }
 
 
 def load_config(
-    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    check: bool = True,
 ) -> Config:
     """Defaults, then ``environ`` (default ``os.environ``), then ``overrides`` (field names).
 
-    Raises ConfigError naming the variable for a value that cannot be read, and for settings
-    the service cannot run with (see :meth:`Config.check`).
+    Raises ConfigError naming the variable for a value that cannot be read, and, unless
+    ``check`` is false, for settings the service cannot run with (see :meth:`Config.check`).
     """
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for variable, (name, parse) in ENVIRONMENT.items():
-        raw = environ.get(variable)
-        if raw is None or raw == "":
-            continue
-        try:
-            values[name] = parse(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{variable} cannot be used: {exc}") from None
+    values = {
+        name: _read(variable, raw, parse)
+        for variable, (name, parse) in ENVIRONMENT.items()
+        if (raw := _environ(environ).get(variable))
+    }
     known = {f.name for f in fields(Config)}
     for name, value in (overrides or {}).items():
         if name not in known:
             raise ConfigError(f"unknown setting '{name}'")
         values[name] = value
-    return replace(Config(), **values).check()
+    config = replace(Config(), **values)
+    return config.check() if check else config
+
+
+def environment_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The value of the setting ``name`` (a Config field): from its variable, else the default.
+
+    Reads that one variable only; raises ConfigError naming it when its value cannot be read.
+    """
+    for variable, (field_name, parse) in ENVIRONMENT.items():
+        if field_name == name and (raw := _environ(environ).get(variable)):
+            return _read(variable, raw, parse)
+    return getattr(Config(), name)
+
+
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def _read(variable: str, raw: str, parse: Any) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{variable} cannot be used: {exc}") from None

@@ -134,14 +134,29 @@ class Gunicorn:
         # A file, not a pipe: a pipe nobody reads could fill up and block gunicorn.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
 
-    def start(self) -> Gunicorn:
+    def start(self, *, wait_for_http: bool = True) -> Gunicorn:
+        """Start gunicorn; wait until /readyz answers, or with ``wait_for_http=False`` only
+        until the port accepts connections (no request reaches the service)."""
         self.process = subprocess.Popen(
             # app:app, as the Dockerfile runs it (cwd is the repository root).
             [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf", "app:app"],
             env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wait_for(self._ready, timeout=30, what="gunicorn to answer /readyz")
+        if wait_for_http:
+            wait_for(self._ready, timeout=30, what="gunicorn to answer /readyz")
+        else:
+            wait_for(self._listening, timeout=30, what="gunicorn to listen")
         return self
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited: {self.output()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def _ready(self) -> bool:
         assert self.process is not None

@@ -32,7 +32,9 @@ PRUNE_EVERY = timedelta(hours=1)
 
 
 class Service:
-    """Build with :meth:`start`; :meth:`close` stops the threads and closes connections."""
+    """One process's responder. Building it opens the store and the API client and starts no
+    thread; :meth:`start` starts the janitor (sender threads start with the first job);
+    :meth:`close` stops them and closes the connections."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -56,21 +58,30 @@ class Service:
             dispatch=self.submit,
         )
         self._stopping = threading.Event()
+        self._start_lock = threading.Lock()
+        self._started = False
         self._janitor = threading.Thread(
             target=self._janitor_loop, name="responder-janitor", daemon=True
         )
+        destination = "sandbox" if config.sandbox else config.api_url
+        dry_run = ", DRY RUN (nothing is sent)" if config.dry_run else ""
         log.info(
             "responder %s ready: %d rules, store %s, %s%s",
-            self.owner, len(book.all_rules), _safe_store_name(config.store_url),
-            "sandbox" if config.sandbox else config.api_url,
-            ", DRY RUN (nothing is sent)" if config.dry_run else "",
-        )  # fmt: skip
+            self.owner,
+            len(book.all_rules),
+            _safe_store_name(config.store_url),
+            destination,
+            dry_run,
+        )
 
-    @classmethod
-    def start(cls, config: Config) -> Service:
-        service = cls(config)
-        service._janitor.start()
-        return service
+    def start(self) -> None:
+        """Start the janitor; once only, from whichever thread asks first (cheap after that)."""
+        if self._started:
+            return
+        with self._start_lock:
+            if not self._started and not self._stopping.is_set():
+                self._janitor.start()
+            self._started = True
 
     def submit(self, job: Job) -> None:
         self.pool.submit(self._run, job)
@@ -109,7 +120,8 @@ class Service:
         return None
 
     def close(self) -> None:
-        self._stopping.set()
+        with self._start_lock:  # a start() racing with this one starts nothing
+            self._stopping.set()
         if self._janitor.is_alive():
             self._janitor.join()
         # Finish the sends under way; queued jobs come back to someone through their lease.

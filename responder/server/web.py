@@ -15,12 +15,17 @@ from responder.server.service import Service
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the WSGI app: config from defaults, then the environment, then ``test_config``."""
+    """Build the WSGI app: config from defaults, then the environment, then ``test_config``.
+
+    Starts no thread: the service starts when the worker is ready to serve (gunicorn's
+    ``post_worker_init`` in responder/server/gunicorn_conf.py), or else with the first request.
+    """
     config = load_config(overrides=test_config)
-    service = Service.start(config)
+    service = Service(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["responder"] = service
+    app.before_request(service.start)
 
     @app.post("/webhook")
     def webhook() -> ResponseReturnValue:

@@ -16,12 +16,14 @@ from collections.abc import Mapping
 
 import httpx
 
+from responder.config import environment_setting
+
 SIMULATOR_KEY = "sim-key"
 
 
 def start(env: Mapping[str, str], port: int) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """Start the simulator on 127.0.0.1:``port``; return it and the service's environment."""
-    bind = env.get("RESPONDER_BIND", "127.0.0.1:8080")
+    bind = environment_setting("bind", env)
     secret = secrets.token_hex(16)
     command = [
         sys.executable, "-m", "responder.simulator", "--port", str(port),

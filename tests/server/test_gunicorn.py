@@ -6,12 +6,13 @@ import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from responder.model import Outcome
+from responder.model import Job, Lead, Message, Outcome
 from responder.simulator import Simulator
 from responder.store import open_store
 from tests.harness import API_KEY, ROOT, SECRET, Gunicorn, outcomes, wait_for
@@ -96,3 +97,33 @@ def test_a_worker_killed_mid_send_still_replies_exactly_once(
                 assert "earlier attempt" in record.reason  # found, not sent again
         finally:
             store.close()
+
+
+def test_a_worker_takes_over_an_abandoned_job_before_any_request(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """The janitor starts when the worker is ready to serve, not with the first request."""
+    db = tmp_path / "state.db"
+    message = sim.add_message("9", HOURS_QUESTION)
+    received = datetime.fromisoformat(message["created_at"])
+    job = Job(
+        key=f"msg:{message['id']}",
+        lead=Lead(id="9"),
+        message=Message(
+            text=HOURS_QUESTION, channel="whatsapp", received_at=received, connection_id=123
+        ),
+        accepted_at=received,
+    )
+    store = open_store(str(db))
+    try:
+        abandoned = datetime.now(UTC) - timedelta(minutes=5)
+        assert store.accept(job, owner="a dead process", lease=timedelta(seconds=1), now=abandoned)
+        server = Gunicorn(gunicorn_env(sim, db), workers=1).start(wait_for_http=False)
+        try:
+            record = wait_for(lambda: store.decision(job.key), what="the job's outcome")
+        finally:
+            server.stop()
+        assert record.outcome is Outcome.SENT
+        assert [r["content"] for r in sim.replies("9")] == [record.reply]
+    finally:
+        store.close()
