@@ -49,6 +49,7 @@ from redis.retry import Retry
 from responder.errors import ConfigError, StoreUnavailable
 from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
 from responder.ports import CLAIM_TTL
+from responder.store import redis_scripts as scripts
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
 
 MIN_VERSION = (6, 2)
@@ -62,178 +63,6 @@ _SCAN_CAP = 20_000
 _IDLE_CONSUMER_MS = 24 * 3600 * 1000
 
 _LOGIN_REFUSED = (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)
-
-_ACCEPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then
-  return 0
-end
-redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[6], '0', 'MKSTREAM')
-local old = redis.call('HGET', KEYS[3], 'entry')
-if old then
-  redis.pcall('XACK', KEYS[2], ARGV[6], old)
-  redis.call('XDEL', KEYS[2], old)
-end
-local id = redis.call('XADD', KEYS[2], '*', 'key', ARGV[1])
-redis.call('XCLAIM', KEYS[2], ARGV[6], ARGV[3], 0, id, 'FORCE', 'JUSTID')
-redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'entry', id, 'payload', ARGV[2], 'attempts', ARGV[7],
-           'sending', ARGV[8])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-return 1
-"""
-
-_RECLAIM = """
-local keys = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[4])
-local out = {}
-for _, key in ipairs(keys) do
-  local job = ARGV[6] .. key
-  local id = redis.call('HGET', job, 'entry')
-  if id then
-    redis.call('XCLAIM', KEYS[1], ARGV[5], ARGV[3], 0, id, 'FORCE', 'JUSTID')
-    local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-    redis.call('ZADD', KEYS[2], ARGV[2], key)
-    local fields = redis.call('HMGET', job, 'payload', 'sending')
-    out[#out + 1] = fields[1]
-    out[#out + 1] = tostring(attempts)
-    out[#out + 1] = fields[2] or ''
-  else
-    redis.call('ZREM', KEYS[2], key)
-  end
-end
-return out
-"""
-
-_RENEW = """
-local id = redis.call('HGET', KEYS[3], 'entry')
-if not id or redis.call('HGET', KEYS[3], 'attempts') ~= ARGV[5] then
-  return 0
-end
-local held = redis.pcall('XPENDING', KEYS[1], ARGV[4], id, id, 1, ARGV[2])
-if held['err'] or #held == 0 then
-  return 0
-end
-redis.call('XCLAIM', KEYS[1], ARGV[4], ARGV[2], 0, id, 'JUSTID')
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return 1
-"""
-
-_FINISH = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  return 0
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'at', ARGV[6], 'key', ARGV[4],
-           'd', ARGV[1])
-local id = redis.call('HGET', KEYS[3], 'entry')
-if id then
-  redis.pcall('XACK', KEYS[4], ARGV[5], id)
-  redis.call('XDEL', KEYS[4], id)
-  redis.call('DEL', KEYS[3])
-end
-redis.call('ZREM', KEYS[5], ARGV[4])
-return 1
-"""
-
-_NOTE_INBOUND = """
-local at = tonumber(ARGV[1])
-local first = redis.call('HGET', KEYS[1], 'first_seen')
-if not first or at < tonumber(first) then
-  redis.call('HSET', KEYS[1], 'first_seen', ARGV[1])
-end
-local last = redis.call('HGET', KEYS[1], 'last_inbound')
-if not last or at > tonumber(last) then
-  redis.call('HSET', KEYS[1], 'last_inbound', ARGV[1])
-end
-return redis.call('HGETALL', KEYS[1])
-"""
-
-_PAUSE = """
-local current = redis.call('HGET', KEYS[1], 'paused_until')
-if not current or tonumber(ARGV[1]) > tonumber(current) then
-  redis.call('HSET', KEYS[1], 'paused_until', ARGV[1])
-end
-return 0
-"""
-
-_RESERVE = """
-if redis.call('HGET', KEYS[1], 'k:' .. string.sub(ARGV[2], 3)) == ARGV[9] then
-  return false  -- this job's reservation already: a retried script whose answer was lost
-end
-local paused = redis.call('HGET', KEYS[1], 'paused_until')
-if paused and tonumber(ARGV[1]) < tonumber(paused) then
-  return 'paused'
-end
-local last = redis.call('HGET', KEYS[1], ARGV[2])
-if last and tonumber(ARGV[10]) > 0 and tonumber(last) > tonumber(ARGV[3]) then
-  return 'cooldown'
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
-  return 'budget'
-end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[1], 'k:' .. string.sub(ARGV[2], 3), ARGV[9])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[6])
-redis.call('PEXPIRE', KEYS[2], ARGV[7])
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('HSET', KEYS[3], 'sending', ARGV[8])
-end
-return false
-"""
-
-# The lead hash keeps, beside "r:<rule>" (time of the last reply), "k:<rule>": the job that
-# reserved it; budget members are "<job key>|<rule>".
-_RELEASE = """
-if redis.call('HGET', KEYS[1], 'k:' .. ARGV[1]) == ARGV[2] then
-  redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 'k:' .. ARGV[1])
-end
-redis.call('ZREM', KEYS[2], ARGV[2] .. '|' .. ARGV[1])
-return 0
-"""
-
-# Removes up to ARGV[2] of the oldest log entries recorded before ARGV[1], with their
-# records. Returns {removed, done}; done = 1 once an entry recent enough (or the end) is met.
-_PRUNE_DECISIONS = """
-local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])
-local removed = 0
-for _, entry in ipairs(entries) do
-  local f = {}
-  for i = 1, #entry[2], 2 do
-    f[entry[2][i]] = entry[2][i + 1]
-  end
-  if tonumber(f['at']) >= tonumber(ARGV[1]) then
-    return {removed, 1}
-  end
-  local record = ARGV[3] .. f['key']
-  if redis.call('GET', record) == f['d'] then
-    redis.call('DEL', record)
-  end
-  redis.call('XDEL', KEYS[1], entry[1])
-  removed = removed + 1
-end
-if #entries < tonumber(ARGV[2]) then
-  return {removed, 1}
-end
-return {removed, 0}
-"""
-
-_FORGET_IDLE_CONSUMERS = """
-local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
-if consumers['err'] then
-  return 0
-end
-local forgotten = 0
-for _, c in ipairs(consumers) do
-  local f = {}
-  for i = 1, #c, 2 do
-    f[c[i]] = c[i + 1]
-  end
-  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
-    forgotten = forgotten + 1
-  end
-end
-return forgotten
-"""
-
 
 def parse_version(text: str) -> tuple[int, ...]:
     """``"7.0.15"`` -> ``(7, 0, 15)``; parts that are not numbers end the tuple."""
@@ -313,22 +142,7 @@ class RedisStore:
         self._claim_ttl = str(math.ceil(seconds(claim_ttl)))
         self._decision_ttl = str(math.ceil(seconds(decision_ttl)))
         self._decisions_cap = str(decisions_cap)
-        try:
-            self._redis: redis.Redis = redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                # RESP2 talks to every server version, so an old one gets the version
-                # message below rather than a failed HELLO handshake.
-                protocol=2,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                health_check_interval=15,
-                # A repeated script is harmless: a repeated accept or finish answers "already
-                # done" (the job stays persisted and leased), a repeated reservation refuses.
-                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
-            )
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
+        self._redis = _connect(url, timeout)
         kwargs = self._redis.connection_pool.connection_kwargs
         self.where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         self.where += f"/{kwargs.get('db', 0)}"
@@ -338,16 +152,16 @@ class RedisStore:
         self._leases = k + "leases"
         self._log = k + "decisions"
         script = self._redis.register_script
-        self._accept = script(_ACCEPT)
-        self._reclaim = script(_RECLAIM)
-        self._renew = script(_RENEW)
-        self._finish = script(_FINISH)
-        self._note_inbound = script(_NOTE_INBOUND)
-        self._pause = script(_PAUSE)
-        self._reserve = script(_RESERVE)
-        self._release = script(_RELEASE)
-        self._prune_decisions = script(_PRUNE_DECISIONS)
-        self._forget_consumers = script(_FORGET_IDLE_CONSUMERS)
+        self._accept = script(scripts.ACCEPT)
+        self._reclaim = script(scripts.RECLAIM)
+        self._renew = script(scripts.RENEW)
+        self._finish = script(scripts.FINISH)
+        self._note_inbound = script(scripts.NOTE_INBOUND)
+        self._pause = script(scripts.PAUSE)
+        self._reserve = script(scripts.RESERVE)
+        self._release = script(scripts.RELEASE)
+        self._prune_decisions = script(scripts.PRUNE_DECISIONS)
+        self._forget_consumers = script(scripts.FORGET_IDLE_CONSUMERS)
         self._opened = False
         try:
             self._open()
@@ -587,6 +401,26 @@ class RedisStore:
     def close(self) -> None:
         """Close the connection pool."""
         self._redis.close()
+
+
+def _connect(url: str, timeout: float) -> redis.Redis:
+    """A client for ``url`` (connecting lazily); ConfigError when the URL cannot be used."""
+    try:
+        return redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            # RESP2 talks to every server version, so an old one gets the version message
+            # of RedisStore._open rather than a failed HELLO handshake.
+            protocol=2,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=15,
+            # A repeated script is harmless: a repeated accept or finish answers "already
+            # done" (the job stays persisted and leased), a repeated reservation refuses.
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
+        )
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
 
 
 def _lead_state(fields: dict[str, str]) -> LeadState:
