@@ -26,102 +26,8 @@ from pathlib import Path
 from responder.errors import StoreUnavailable
 from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
 from responder.ports import CLAIM_TTL
+from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS claims (
-        key TEXT PRIMARY KEY,
-        claimed_at REAL NOT NULL
-    ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS claims_by_time ON claims (claimed_at)",
-    """CREATE TABLE IF NOT EXISTS jobs (
-        key TEXT PRIMARY KEY,
-        payload TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        lease_until REAL NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        sending TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_until)",
-    """CREATE TABLE IF NOT EXISTS leads (
-        lead_id TEXT PRIMARY KEY,
-        first_seen REAL,
-        last_inbound REAL,
-        paused_until REAL
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS last_replies (
-        lead_id TEXT NOT NULL,
-        rule TEXT NOT NULL,
-        at REAL NOT NULL,
-        job_key TEXT NOT NULL,
-        PRIMARY KEY (lead_id, rule)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS reply_budget (
-        id INTEGER PRIMARY KEY,
-        lead_id TEXT NOT NULL,
-        rule TEXT NOT NULL,
-        at REAL NOT NULL,
-        job_key TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS reply_budget_by_lead ON reply_budget (lead_id, at)",
-    "CREATE INDEX IF NOT EXISTS reply_budget_by_time ON reply_budget (at)",
-    """CREATE TABLE IF NOT EXISTS decisions (
-        seq INTEGER PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        lead_id TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        rule TEXT NOT NULL,
-        at REAL NOT NULL,
-        reason TEXT NOT NULL,
-        reply TEXT NOT NULL,
-        message_id TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
-    "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
-    "CREATE INDEX IF NOT EXISTS decisions_by_rule ON decisions (rule, at)",
-    "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (at)",
-)
-
-_RECLAIM = """
-    UPDATE jobs SET owner = ?, lease_until = ?, attempts = attempts + 1
-    WHERE key IN (SELECT key FROM jobs WHERE lease_until < ? ORDER BY lease_until LIMIT ?)
-    RETURNING key, payload, attempts, sending
-"""
-
-_NOTE_INBOUND = """
-    INSERT INTO leads (lead_id, first_seen, last_inbound) VALUES (?, ?, ?)
-    ON CONFLICT (lead_id) DO UPDATE SET
-        first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),
-        last_inbound = max(coalesce(last_inbound, excluded.last_inbound), excluded.last_inbound)
-"""
-
-_PAUSE = """
-    INSERT INTO leads (lead_id, paused_until) VALUES (?, ?)
-    ON CONFLICT (lead_id) DO UPDATE SET
-        paused_until = max(coalesce(paused_until, excluded.paused_until), excluded.paused_until)
-"""
-
-_GUARDS = """
-    SELECT
-        (SELECT paused_until FROM leads WHERE lead_id = :lead),
-        (SELECT at FROM last_replies WHERE lead_id = :lead AND rule = :rule),
-        (SELECT job_key FROM last_replies WHERE lead_id = :lead AND rule = :rule),
-        (SELECT count(*) FROM reply_budget WHERE lead_id = :lead AND at > :window_start)
-"""
-
-_INSERT_DECISION = """
-    INSERT OR IGNORE INTO decisions (key, lead_id, outcome, rule, at, reason, reply, message_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-"""
-
-_SELECT_DECISIONS = (
-    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id FROM decisions"
-)
-
-# Filters of decisions(): fixed SQL fragments; only the bound values come from the caller.
-_FILTERS = {"lead_id": "lead_id = ?", "outcome": "outcome = ?", "rule": "rule = ?"}
 
 # Errors that point at a mistake in this code rather than at an unusable database.
 _BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
@@ -244,9 +150,9 @@ class SQLiteStore:
             # Persistent in the file; a no-op once set.
             conn.execute("PRAGMA journal_mode=WAL")
         with self._tx() as db:
-            for statement in _SCHEMA:
+            for statement in sql.SCHEMA:
                 db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION}")
 
     # -- claims and jobs ----------------------------------------------------------------------
 
@@ -277,7 +183,7 @@ class SQLiteStore:
     ) -> list[Job]:
         at = to_ts(now)
         with self._tx() as db:
-            rows = db.execute(_RECLAIM, (owner, at + seconds(lease), at, limit)).fetchall()
+            rows = db.execute(sql.RECLAIM, (owner, at + seconds(lease), at, limit)).fetchall()
         return [
             Job.from_json(payload, attempts=attempts, sending=Sending.from_json(sending))
             for _, payload, attempts, sending in rows
@@ -296,7 +202,7 @@ class SQLiteStore:
     def finish(self, record: DecisionRecord) -> bool:
         with self._tx() as db:
             cur = db.execute(
-                _INSERT_DECISION,
+                sql.INSERT_DECISION,
                 (
                     record.key,
                     record.lead_id,
@@ -327,12 +233,12 @@ class SQLiteStore:
     def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
         ts = to_ts(at)
         with self._tx() as db:
-            db.execute(_NOTE_INBOUND, (lead_id, ts, ts))
+            db.execute(sql.NOTE_INBOUND, (lead_id, ts, ts))
             return _read_lead(db, lead_id)
 
     def pause(self, lead_id: str, until: datetime) -> None:
         with self._tx() as db:
-            db.execute(_PAUSE, (lead_id, to_ts(until)))
+            db.execute(sql.PAUSE, (lead_id, to_ts(until)))
 
     def reserve_reply(
         self,
@@ -349,7 +255,7 @@ class SQLiteStore:
         window_start = at - seconds(budget_period)
         with self._tx() as db:
             paused_until, last, holder, used = db.execute(
-                _GUARDS, {"lead": lead_id, "rule": rule, "window_start": window_start}
+                sql.GUARDS, {"lead": lead_id, "rule": rule, "window_start": window_start}
             ).fetchone()
             if holder == job_key:
                 return None  # reserved by this very job already
@@ -399,17 +305,17 @@ class SQLiteStore:
         limit: int = 50,
     ) -> Sequence[DecisionRecord]:
         given = {"lead_id": lead_id, "outcome": outcome, "rule": rule}
-        clauses = [_FILTERS[name] for name, value in given.items() if value is not None]
+        clauses = [sql.FILTERS[name] for name, value in given.items() if value is not None]
         values: list[str | int] = [str(value) for value in given.values() if value is not None]
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"{_SELECT_DECISIONS}{where} ORDER BY at DESC, seq DESC LIMIT ?"
+        query = f"{sql.SELECT_DECISIONS}{where} ORDER BY at DESC, seq DESC LIMIT ?"
         with self._guard():
-            rows = self._conn().execute(sql, (*values, limit)).fetchall()
+            rows = self._conn().execute(query, (*values, limit)).fetchall()
         return [_decision(row) for row in rows]
 
     def decision(self, key: str) -> DecisionRecord | None:
         with self._guard():
-            row = self._conn().execute(f"{_SELECT_DECISIONS} WHERE key = ?", (key,)).fetchone()
+            row = self._conn().execute(f"{sql.SELECT_DECISIONS} WHERE key = ?", (key,)).fetchone()
         return _decision(row) if row is not None else None
 
     # -- upkeep ---------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""The SQLite store's schema and statements.
+
+Every value reaches SQLite as a bound parameter; the only text put together in Python is
+the choice among the fixed fragments of :data:`FILTERS`.
+"""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS claims (
+        key TEXT PRIMARY KEY,
+        claimed_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS claims_by_time ON claims (claimed_at)",
+    """CREATE TABLE IF NOT EXISTS jobs (
+        key TEXT PRIMARY KEY,
+        payload TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sending TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_until)",
+    """CREATE TABLE IF NOT EXISTS leads (
+        lead_id TEXT PRIMARY KEY,
+        first_seen REAL,
+        last_inbound REAL,
+        paused_until REAL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS last_replies (
+        lead_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        at REAL NOT NULL,
+        job_key TEXT NOT NULL,
+        PRIMARY KEY (lead_id, rule)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS reply_budget (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        at REAL NOT NULL,
+        job_key TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS reply_budget_by_lead ON reply_budget (lead_id, at)",
+    "CREATE INDEX IF NOT EXISTS reply_budget_by_time ON reply_budget (at)",
+    """CREATE TABLE IF NOT EXISTS decisions (
+        seq INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        lead_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        at REAL NOT NULL,
+        reason TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        message_id TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_rule ON decisions (rule, at)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (at)",
+)
+
+RECLAIM = """
+    UPDATE jobs SET owner = ?, lease_until = ?, attempts = attempts + 1
+    WHERE key IN (SELECT key FROM jobs WHERE lease_until < ? ORDER BY lease_until LIMIT ?)
+    RETURNING key, payload, attempts, sending
+"""
+
+NOTE_INBOUND = """
+    INSERT INTO leads (lead_id, first_seen, last_inbound) VALUES (?, ?, ?)
+    ON CONFLICT (lead_id) DO UPDATE SET
+        first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),
+        last_inbound = max(coalesce(last_inbound, excluded.last_inbound), excluded.last_inbound)
+"""
+
+PAUSE = """
+    INSERT INTO leads (lead_id, paused_until) VALUES (?, ?)
+    ON CONFLICT (lead_id) DO UPDATE SET
+        paused_until = max(coalesce(paused_until, excluded.paused_until), excluded.paused_until)
+"""
+
+GUARDS = """
+    SELECT
+        (SELECT paused_until FROM leads WHERE lead_id = :lead),
+        (SELECT at FROM last_replies WHERE lead_id = :lead AND rule = :rule),
+        (SELECT job_key FROM last_replies WHERE lead_id = :lead AND rule = :rule),
+        (SELECT count(*) FROM reply_budget WHERE lead_id = :lead AND at > :window_start)
+"""
+
+INSERT_DECISION = """
+    INSERT OR IGNORE INTO decisions (key, lead_id, outcome, rule, at, reason, reply, message_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+SELECT_DECISIONS = (
+    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id FROM decisions"
+)
+
+# Filters of decisions(): fixed SQL fragments; only the bound values come from the caller.
+FILTERS = {"lead_id": "lead_id = ?", "outcome": "outcome = ?", "rule": "rule = ?"}
