@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from responder.config import Config
@@ -40,7 +40,6 @@ from responder.model import (
     DecisionRecord,
     Direction,
     Job,
-    LeadState,
     Message,
     Outcome,
     SenderType,
@@ -61,14 +60,13 @@ from responder.platform.shapes import (
 )
 from responder.platform.signature import check_timestamp, verify_signature
 from responder.ports import PlatformApi, Store
+from responder.window import closed_reason, window_closes
 
 log = logging.getLogger("responder.pipeline")
 
 # An agent's outbound message with the same text as a reply we sent this recently is the
 # platform echoing our own reply, not a person taking over.
 ECHO_WINDOW = timedelta(minutes=10)
-# "The window closed at the beginning of time": no inbound time is known, nothing is provable.
-UNPROVABLE = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +222,9 @@ class Responder:
             return self._record(job, outcome, decision.why, rule_name)
         rule = decision.rule
 
-        window_closes = self._window_closes(message, state)
-        if window_closes is not None and now >= window_closes:
-            reason = _window_reason(window_closes)
-            return self._record(job, Outcome.WINDOW_CLOSED, reason, rule.name)
+        closes = window_closes(message, state, self.config)
+        if closes is not None and now >= closes:
+            return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), rule.name)
         connection_id = self._connection_id(message, deadline)
         if connection_id is None:
             reason = "no connected channel to reply on"
@@ -243,7 +240,7 @@ class Responder:
         )
         if blocked is not None:
             return self._record(job, blocked, _blocked_reason(blocked, decision.why), rule.name)
-        return self._deliver(job, sending, decision.why, window_closes, deadline)
+        return self._deliver(job, sending, decision.why, closes, deadline)
 
     def _resume(self, job: Job, sending: Sending, deadline: float) -> DecisionRecord:
         """Finish a job taken over after its reply was reserved: a dead process may have sent
@@ -254,13 +251,11 @@ class Responder:
             raise OutcomeUnknown(f"the conversation could not be checked: {exc}") from exc
         if delivered:
             return self._sent(job, sending, "delivered by an earlier attempt")
-        window_closes = self._window_closes(job.message, self.store.lead_state(job.lead.id))
-        if window_closes is not None and self.clock() >= window_closes:
+        closes = window_closes(job.message, self.store.lead_state(job.lead.id), self.config)
+        if closes is not None and self.clock() >= closes:
             self.store.release_reply(job.key, job.lead.id, sending.rule)
-            return self._record(
-                job, Outcome.WINDOW_CLOSED, _window_reason(window_closes), sending.rule
-            )
-        return self._deliver(job, sending, "taken over", window_closes, deadline)
+            return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), sending.rule)
+        return self._deliver(job, sending, "taken over", closes, deadline)
 
     def _deliver(
         self,
@@ -352,19 +347,6 @@ class Responder:
         sent = self.store.decisions(lead_id=job.lead.id, outcome=Outcome.SENT, limit=20)
         return any(r.reply.strip() == message.text.strip() and r.at >= since for r in sent)
 
-    def _window_closes(self, message: Message, state: LeadState) -> datetime | None:
-        """When the reply must have been sent by, for a windowed channel; None if unbounded.
-
-        Proof needs the time of the lead's last inbound message: without one, the window is
-        treated as closed. An unknown channel is treated as windowed.
-        """
-        if message.channel and message.channel.lower() not in self.config.windowed_channels:
-            return None
-        last = max(filter(None, (state.last_inbound, message.received_at)), default=None)
-        if last is None:
-            return UNPROVABLE
-        return last + self.config.window - self.config.window_margin
-
     def _connection_id(self, message: Message, deadline: float) -> int | None:
         """The connection the message came in on, else the default connected one."""
         if message.connection_id is not None:
@@ -407,14 +389,6 @@ class Responder:
             reply=reply if outcome in (Outcome.SENT, Outcome.DRY_RUN) else "",
             message_id=job.message.id,
         )
-
-
-def _window_reason(closes: datetime) -> str:
-    if closes == UNPROVABLE:
-        return "the time of the lead's last message is unknown, so the window cannot be proven open"
-    return (
-        f"WhatsApp's 24-hour window closed at {closes:%Y-%m-%d %H:%M} UTC (with the safety margin)"
-    )
 
 
 def _blocked_reason(outcome: Outcome, why: str) -> str:
