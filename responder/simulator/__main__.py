@@ -2,6 +2,6 @@
 
 import sys
 
-from responder.simulator.app import main
+from responder.simulator.cli import main
 
 sys.exit(main())
