@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
 from responder.config import environment_setting, load_config
@@ -49,71 +50,95 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="responder", description=__doc__)
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _authoring_commands(commands)
+    _service_commands(commands)
+    return parser
 
-    def folders(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--rules",
-            type=Path,
-            help="folder of rule files (default: $RESPONDER_RULES or ./rules)",
-        )
-        p.add_argument(
-            "--templates",
-            type=Path,
-            help="folder of templates (default: $RESPONDER_TEMPLATES or ./templates)",
-        )
 
-    def lead_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--name", default="Aisyah Rahman", help="the lead's name ('' for none)")
-        p.add_argument("--locale", default="", help="the lead's locale, e.g. ms or ms-MY")
-        p.add_argument("--tag", action="append", default=[], help="a tag of the lead (repeatable)")
-        p.add_argument("--channel", default="whatsapp", help="the channel, e.g. whatsapp")
-        p.add_argument("--timezone", default="", help="the lead's timezone, e.g. Europe/London")
-        p.add_argument("--at", default="",
-                       help='the moment, "YYYY-MM-DD HH:MM" in the lead\'s (else the rules\') '
-                            "timezone; default now")  # fmt: skip
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-    check = sub.add_parser("check", help="validate rules and templates, run every example")
-    folders(check)
+
+def _authoring_commands(commands: Commands) -> None:
+    check = commands.add_parser("check", help="validate rules and templates, run every example")
+    _folder_options(check)
     check.set_defaults(command=_check)
 
-    try_ = sub.add_parser("try", help="show which rule answers a message, and why")
+    try_ = commands.add_parser("try", help="show which rule answers a message, and why")
     try_.add_argument("message")
-    folders(try_)
-    lead_options(try_)
+    _folder_options(try_)
+    _lead_options(try_)
     try_.add_argument("--first", action="store_true", help="treat it as the lead's first message")
     try_.set_defaults(command=_try)
 
-    chat = sub.add_parser("chat", help="talk to the rules as a customer would, in the terminal")
-    folders(chat)
-    lead_options(chat)
+    chat = commands.add_parser(
+        "chat", help="talk to the rules as a customer would, in the terminal"
+    )
+    _folder_options(chat)
+    _lead_options(chat)
     chat.set_defaults(command=_chat)
 
-    serve = sub.add_parser(
+
+def _service_commands(commands: Commands) -> None:
+    serve = commands.add_parser(
         "serve", help="run the webhook service under gunicorn (the sandbox without ABC_API_KEY)"
     )
-    serve.add_argument("--simulator-port", type=int, default=8081,
-                       help="sandbox only: the port of the local ABC API simulator")  # fmt: skip
+    serve.add_argument(
+        "--simulator-port",
+        type=int,
+        default=8081,
+        help="sandbox only: the port of the local ABC API simulator",
+    )
     serve.set_defaults(command=_serve)
 
-    send = sub.add_parser("send", help="sandbox: send a message to the service as a lead would")
+    send = commands.add_parser(
+        "send", help="sandbox: send a message to the service as a lead would"
+    )
     send.add_argument("message")
     send.add_argument("--lead", default="42", help="the lead's id (default 42)")
     send.add_argument("--name", default="Aisyah Rahman", help="the lead's name")
     send.add_argument("--locale", default="en", help="the lead's locale")
-    send.add_argument("--simulator", default="http://127.0.0.1:8081",
-                      help="the simulator's address (default http://127.0.0.1:8081)")  # fmt: skip
+    send.add_argument(
+        "--simulator",
+        default="http://127.0.0.1:8081",
+        help="the simulator's address (default http://127.0.0.1:8081)",
+    )
     send.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the reply")
     send.set_defaults(command=_send)
 
-    log = sub.add_parser("log", help="print recent decisions, newest first")
+    log = commands.add_parser("log", help="print recent decisions, newest first")
     log.add_argument("--lead", help="only this lead")
     log.add_argument("--outcome", choices=[o.value for o in Outcome], help="only this outcome")
     log.add_argument("--rule", help="only this rule")
     log.add_argument("--limit", type=int, default=20)
     log.add_argument("--store", help="the store (default: $RESPONDER_STORE or var/responder.db)")
     log.set_defaults(command=_log)
-    return parser
+
+
+def _folder_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--rules", type=Path, help="folder of rule files (default: $RESPONDER_RULES or ./rules)"
+    )
+    command.add_argument(
+        "--templates",
+        type=Path,
+        help="folder of templates (default: $RESPONDER_TEMPLATES or ./templates)",
+    )
+
+
+def _lead_options(command: argparse.ArgumentParser) -> None:
+    add = command.add_argument
+    add("--name", default="Aisyah Rahman", help="the lead's name ('' for none)")
+    add("--locale", default="", help="the lead's locale, e.g. ms or ms-MY")
+    add("--tag", action="append", default=[], help="a tag of the lead (repeatable)")
+    add("--channel", default="whatsapp", help="the channel, e.g. whatsapp")
+    add("--timezone", default="", help="the lead's timezone, e.g. Europe/London")
+    add(
+        "--at",
+        default="",
+        help="the moment, \"YYYY-MM-DD HH:MM\" in the lead's (else the rules') timezone; "
+        "default now",
+    )
 
 
 # option -> the setting that gives its default when the option is not given
@@ -190,12 +215,17 @@ def _serve(args: argparse.Namespace) -> int:
         # Refuse a bad configuration or rule book here, with its message, not in a worker.
         config = load_config(env)
         load_rulebook(config.rules_dir, config.templates_dir)
-        command = [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf",
-                   "responder.server.web:create_app()"]  # fmt: skip
-        return subprocess.run(command, env=env, check=False).returncode  # noqa: S603
+        return subprocess.run(_GUNICORN, env=env, check=False).returncode  # noqa: S603
     finally:
         if simulator is not None:
             sandbox.stop(simulator)
+
+
+_GUNICORN = (
+    sys.executable,
+    *("-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf"),
+    "responder.server.web:create_app()",
+)
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -221,11 +251,11 @@ def _log(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if not records:
-        print("no decisions recorded yet" if not (args.lead or args.outcome or args.rule)
-              else "no decisions match")  # fmt: skip
+        filtered = args.lead or args.outcome or args.rule
+        print("no decisions match" if filtered else "no decisions recorded yet")
     for record in records:
-        print(f"{record.at:%Y-%m-%d %H:%M:%S}  lead {record.lead_id:<10} "
-              f"{record.outcome.value:<19} {record.rule or '-':<16} {record.reason}")  # fmt: skip
+        when, what, rule = f"{record.at:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
+        print(f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}")
         if record.reply:
             print(f"{'':21}reply: {record.reply[:200]!r}")
     return 0
