@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from responder.engine.context import build_context
 from responder.engine.hours import load_timezone
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import Role, Rule, RuleBook
-from responder.engine.templates import build_context, render
+from responder.engine.templates import render
 from responder.errors import TemplateError
 from responder.model import Lead, LeadState, Message, Outcome
 
