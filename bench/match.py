@@ -94,7 +94,7 @@ def write_book(root: Path, count: int) -> tuple[Path, Path]:
     rules_dir.mkdir(parents=True)
     templates_dir.mkdir(parents=True)
     (templates_dir / "answer.j2").write_text(
-        "Hi {{ lead.first_name | default('there', true) }}! {{ vars.shop }} says: "
+        "Hi {{ lead.first_name | default('there') }}! {{ vars.shop }} says: "
         "this is the answer for {{ rule.name }}.\n",
         encoding="utf-8",
     )

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from responder.engine.context import build_context
 from responder.engine.hours import load_timezone
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import Role, Rule, RuleBook
-from responder.engine.templates import build_context, render
+from responder.engine.templates import render
 from responder.errors import TemplateError
 from responder.model import Lead, LeadState, Message, Outcome
 
@@ -87,23 +88,39 @@ def decide(
             if isinstance(verdict, _Pass):
                 winner = (rule, "fallback: no other rule matched" + _also(verdict.why))
                 break
+    near_misses = tuple(near)
     if winner is None:
-        return Decision(Outcome.NO_MATCH, None, "", "no rule matched", normalized, tuple(near))
+        return Decision(Outcome.NO_MATCH, None, "", "no rule matched", normalized, near_misses)
 
     rule, why = winner
+    refusal = _held_back(rule, state, now)
+    if refusal is None:
+        reply, failure = _fill_in(rule, book, hits, message, lead, local_now)
+        if not failure:
+            return Decision(None, rule, reply, why, normalized, near_misses)
+        refusal = Outcome.FAILED, failure
+    outcome, reason = refusal
+    return Decision(outcome, rule, "", f"{why}; but {reason}", normalized, near_misses)
+
+
+def _held_back(rule: Rule, state: LeadState, now: datetime) -> tuple[Outcome, str] | None:
+    """Why ``rule`` may not answer although its conditions hold (paused lead, cooldown)."""
     if state.is_paused(now):
         until = state.paused_until.isoformat() if state.paused_until else ""
-        return Decision(
-            Outcome.PAUSED, rule, "", f"{why}; but auto-replies to this lead are paused until "
-            f"{until}", normalized, tuple(near),
-        )  # fmt: skip
+        return Outcome.PAUSED, f"auto-replies to this lead are paused until {until}"
     last = state.last_reply.get(rule.name)
     if rule.cooldown and last is not None and now < last + rule.cooldown:
-        return Decision(
-            Outcome.COOLDOWN, rule, "", f"{why}; but this rule already answered this lead at "
-            f"{last.isoformat()} (cooldown until {(last + rule.cooldown).isoformat()})",
-            normalized, tuple(near),
-        )  # fmt: skip
+        return Outcome.COOLDOWN, (
+            f"this rule already answered this lead at {last.isoformat()} "
+            f"(cooldown until {(last + rule.cooldown).isoformat()})"
+        )
+    return None
+
+
+def _fill_in(
+    rule: Rule, book: RuleBook, hits: _Hits, message: Message, lead: Lead, local_now: datetime
+) -> tuple[str, str]:
+    """``(reply, "")``, or ``("", why)`` when the rule's template cannot write the reply."""
     context = build_context(
         lead=lead,
         message=message,
@@ -115,13 +132,8 @@ def decide(
     try:
         reply = render(book.template_for(rule, lead.locale), context)
     except TemplateError as exc:
-        return Decision(Outcome.FAILED, rule, "", f"{why}; but {exc}", normalized, tuple(near))
-    if not reply:
-        return Decision(
-            Outcome.FAILED, rule, "", f"{why}; but the reply came out empty", normalized,
-            tuple(near),
-        )  # fmt: skip
-    return Decision(None, rule, reply, why, normalized, tuple(near))
+        return "", str(exc)
+    return (reply, "") if reply else ("", "the reply came out empty")
 
 
 def _hits(book: RuleBook, normalized: str, original: str) -> _Hits:
@@ -218,8 +230,8 @@ def _check(
     if rule.first_message is not None:
         first = state.is_first_message(message)
         if first != rule.first_message:
-            return _Fail("not the lead's first message" if rule.first_message
-                         else "it is the lead's first message", texted)  # fmt: skip
+            reason = "it is the lead's first message" if first else "not the lead's first message"
+            return _Fail(reason, texted)
         reasons.append("the lead's first message" if first else "not the first message")
     return _Pass(", ".join(reasons) or "no conditions")
 

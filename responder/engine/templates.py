@@ -1,83 +1,33 @@
-"""Reply templates: Jinja2 text, rendered in a sandbox, chosen by the lead's language.
+"""Reply templates: the compiled library of a templates folder, and rendering one into a reply.
 
-For the people who write templates
-----------------------------------
-A template is plain text with ``{{ ... }}`` for values and ``{% ... %}`` for logic; nothing
-is HTML-escaped. The values available are::
-
-    lead.id  lead.name  lead.first_name  lead.email  lead.phone  lead.tags  lead.locale
-    lead.timezone  lead.custom_fields.<field>
-    message.text  message.channel  message.received_at      (a time, in the lead's zone)
-    match.<group>       the named groups of the rule's pattern, e.g. (?P<product>...)
-    rule.name           the name of the rule that answers
-    now                 the current time in the lead's time zone, e.g. {{ now.strftime("%H:%M") }}
-    vars.<name>         the constants of the settings file
-
-A value that is missing or empty prints as nothing, never as an error or as "None": with a
-lead that has no name, ``Hi {{ lead.first_name }}!`` gives ``Hi !``. To say something
-instead, write::
-
-    Hi {{ lead.first_name | default("there") }}!
-
-In these templates the plain ``default("there")`` already replaces a value that is missing,
-empty or only spaces. (Stock Jinja replaces only a value that is entirely undefined, which a
-lead with an empty name is not; authors write the plain form, so it does what they mean.)
-``default("there", true)`` replaces every false value as well, such as ``0`` or an empty
-list; use it only when a ``0`` should be replaced too.
-
-Block tags on a line of their own (``{% if ... %}``) leave no blank line behind. Leading and
-trailing whitespace of the reply is removed. A reply longer than :data:`MAX_REPLY_CHARS`
-characters is cut to that length, ending with "…" so that the cut is visible.
-
-Files live in the templates folder as ``NAME.j2``, with language variants ``NAME.ms.j2`` or
-``NAME.ms-MY.j2``. A lead whose locale is ``ms-MY`` (or ``ms_MY``, any case) gets
-``NAME.ms-MY.j2``, else ``NAME.ms.j2``, else ``NAME.j2``. Sub-folders are part of the name
-(``faq/pricing.j2`` is ``faq/pricing``). Avoid dots in names: the last dotted part of a name
-is read as a language when it looks like one (two or three letters). A template cannot
-include, import or extend another one.
-
-Safety
-------
-Templates run in Jinja's :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment`: attributes
-starting with ``_`` and Python internals are refused (``''.__class__`` stops the render with
-a :class:`~responder.errors.TemplateError`), lists and dicts cannot be modified, and
-``str.format`` goes through the sandbox's formatter. Values from a lead are only ever data:
-a message containing ``{{ ... }}`` is printed as written, never run. Dictionary keys take
-precedence over dictionary methods, so a custom field called ``items`` or ``values`` prints
-the field. Repetition (``"x" * n``), powers and the padding methods are limited in size so
-that a slip cannot exhaust memory; loops are not limited in time (``range`` is capped at
-100,000 items by the sandbox), so template authors remain trusted not to write endless work.
+:class:`TemplateLibrary` compiles every ``NAME.j2`` file (and ``NAME.LANG.j2`` variants) of a
+folder once, reports what does not compile as :class:`~responder.engine.problems.Problem`
+values, compiles inline texts of rule files, and picks the file that fits a lead's language.
+:func:`render` fills a :class:`Template` in with the values of
+:func:`~responder.engine.context.build_context`. Templates compile and run in
+:class:`~responder.engine.jinja_env.ReplyEnvironment`; how authors write them is in
+``docs/rules.md``.
 """
 
 from __future__ import annotations
 
 import re
-import traceback
-import types
-from collections.abc import Callable, Generator, Mapping
-from datetime import datetime
-from functools import lru_cache
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import nodes
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
-from jinja2.filters import do_center, do_indent
-from jinja2.runtime import ChainableUndefined, Context, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.exceptions import TemplateSyntaxError
 
-from responder.engine.hours import load_timezone
+from responder.engine.jinja_env import ReplyEnvironment, explain_failure, failure_line
 from responder.engine.problems import Problem, Severity, display_path
 from responder.errors import TemplateError
-from responder.model import Lead, Message
 
 __all__ = [
     "MAX_REPLY_CHARS",
     "Template",
     "TemplateLibrary",
-    "build_context",
     "render",
 ]
 
@@ -85,9 +35,6 @@ MAX_REPLY_CHARS = 4096
 """Longest reply, in characters (WhatsApp's limit for one text message)."""
 
 _CUT_MARK = "…"
-_SIZE_LIMIT = 100_000  # largest string or list an operator or padding call may build
-_POWER_BITS_LIMIT = 4_096
-_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _FORBIDDEN_TAGS = {
     nodes.Extends: "extends",
@@ -153,7 +100,7 @@ class TemplateLibrary:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.problems: list[Problem] = []
-        self._env = _ReplyEnvironment()
+        self._env = ReplyEnvironment()
         self._variants: dict[str, dict[str, Template]] = {}
         self._load()
 
@@ -325,9 +272,10 @@ class TemplateLibrary:
 
 
 def render(template: Template, context: Mapping[str, object]) -> str:
-    """Fill ``template`` in with ``context`` (see :func:`build_context`) and return the reply.
+    """Fill ``template`` in with ``context`` and return the reply.
 
-    Surrounding whitespace is removed. A reply longer than :data:`MAX_REPLY_CHARS` is cut to
+    ``context`` is what :func:`~responder.engine.context.build_context` makes. Surrounding
+    whitespace is removed. A reply longer than :data:`MAX_REPLY_CHARS` is cut to
     ``MAX_REPLY_CHARS - 1`` characters (trailing spaces dropped) followed by "…", so the
     result never exceeds the limit and the cut shows; rendering stops as soon as the limit is
     passed, so a runaway loop does not build a huge text.
@@ -359,8 +307,8 @@ def render(template: Template, context: Mapping[str, object]) -> str:
             if end > MAX_REPLY_CHARS:
                 break
     except Exception as exc:  # every failure inside a template becomes one sentence
-        line = _template_line(exc, compiled)
-        raise TemplateError(f"the reply template {template._where(line)} {_explain(exc)}") from None
+        where = template._where(failure_line(exc, compiled))
+        raise TemplateError(f"the reply template {where} {explain_failure(exc)}") from None
     finally:
         stream.close()
     text = "".join(parts)[:end]
@@ -369,193 +317,6 @@ def render(template: Template, context: Mapping[str, object]) -> str:
     if len(text) > MAX_REPLY_CHARS:
         text = text[: MAX_REPLY_CHARS - len(_CUT_MARK)].rstrip() + _CUT_MARK
     return text
-
-
-def build_context(
-    *,
-    lead: Lead,
-    message: Message,
-    match: Mapping[str, str],
-    rule: str,
-    now: datetime,
-    vars: Mapping[str, object],
-    default_timezone: ZoneInfo | None = None,
-) -> dict[str, object]:
-    """The values a template sees, as plain dicts (see the module docstring for the names).
-
-    ``now`` (timezone-aware) and ``message.received_at`` are shown in the lead's time zone;
-    when the lead has none or an unknown one, in ``default_timezone`` (the settings' zone),
-    else as given. ``match`` values of groups that did not take part are ``""``. Raises
-    ValueError when ``now`` is naive.
-    """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("the current time must carry a time zone")
-    zone = _zone_or_none(lead.timezone) or default_timezone
-    received = message.received_at
-    if zone is not None:
-        now = now.astimezone(zone)
-        received = received.astimezone(zone) if received is not None else None
-    return {
-        "lead": {
-            "id": lead.id,
-            "name": lead.name,
-            "first_name": lead.first_name,
-            "email": lead.email,
-            "phone": lead.phone,
-            "tags": tuple(lead.tags),
-            "locale": lead.locale,
-            "timezone": lead.timezone,
-            "custom_fields": dict(lead.custom_fields),
-        },
-        "message": {"text": message.text, "channel": message.channel, "received_at": received},
-        "match": {key: "" if value is None else value for key, value in match.items()},
-        "rule": {"name": rule},
-        "now": now,
-        "vars": dict(vars),
-    }
-
-
-class _ReplyEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox with the behaviour documented in the module docstring."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def __init__(self) -> None:
-        super().__init__(
-            autoescape=False,
-            undefined=ChainableUndefined,
-            finalize=_finalize,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
-        )
-        # lipsum(n) makes filler text of any size; a reply never needs it.
-        self.globals.pop("lipsum", None)
-        self.filters["default"] = self.filters["d"] = _default
-        self.filters["center"] = _center
-        self.filters["indent"] = _indent
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Mapping):
-            try:
-                return obj[attribute]
-            except (KeyError, TypeError):
-                pass
-        return super().getattr(obj, attribute)
-
-    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
-        # Stock Jinja returns an undefined that prints as nothing; stopping is clearer.
-        raise SecurityError(
-            f"tries to use '{attribute}' of a {type(obj).__name__} value, which reply "
-            f"templates may not touch"
-        )
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            _check_repetition(left, right)
-        elif operator == "**":
-            _check_power(left, right)
-        return super().call_binop(context, operator, left, right)
-
-    def call(
-        __self,
-        __context: Context,
-        __obj: Any,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        if not __self.is_safe_callable(__obj):
-            raise SecurityError("tries to call something reply templates may not call")
-        if (
-            isinstance(__obj, types.BuiltinMethodType)
-            and isinstance(getattr(__obj, "__self__", None), str)
-            and __obj.__name__ in _PADDING_METHODS
-        ):
-            for value in (*args, *kwargs.values()):
-                if isinstance(value, int):
-                    _check_size(value)
-        return super().call(__context, __obj, *args, **kwargs)
-
-
-def _finalize(value: Any) -> Any:
-    if value is None:
-        return ""
-    if callable(value) and not isinstance(value, Undefined):
-        raise TemplateError(
-            "prints a function instead of a value; add () to call it, like name.upper()"
-        )
-    return value
-
-
-def _default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
-    if isinstance(value, Undefined) or value is None:
-        return default_value
-    if isinstance(value, str) and not value.strip():
-        return default_value
-    if boolean and not value:
-        return default_value
-    return value
-
-
-def _center(value: str, width: int = 80) -> str:
-    _check_size(width)
-    return do_center(value, width)
-
-
-def _indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    if isinstance(width, int):
-        _check_size(width)
-    return do_indent(s, width, first, blank)
-
-
-def _check_size(size: int) -> None:
-    if size > _SIZE_LIMIT:
-        raise SecurityError(f"asks for a text of {size:,} characters, more than a reply can use")
-
-
-def _check_repetition(left: Any, right: Any) -> None:
-    for sequence, count in ((left, right), (right, left)):
-        if isinstance(sequence, str | list | tuple) and isinstance(count, int):
-            _check_size(len(sequence) * count)
-
-
-def _check_power(base: Any, exponent: Any) -> None:
-    if not (isinstance(base, int) and isinstance(exponent, int)):
-        return
-    if exponent > 0 and abs(base) > 1 and exponent * abs(base).bit_length() > _POWER_BITS_LIMIT:
-        raise SecurityError("computes a number too large to print")
-
-
-def _template_line(exc: BaseException, compiled: jinja2.Template) -> int:
-    """The template line where ``exc`` happened (0 if it did not happen in the template)."""
-    line = 0
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == compiled.filename and frame.lineno:
-            # The frame is in the Python code Jinja generated; map it back to the template.
-            line = compiled.get_corresponding_lineno(frame.lineno)
-    return line
-
-
-def _explain(exc: Exception) -> str:
-    kinds: list[tuple[type[Exception], Callable[[Exception], str]]] = [
-        (TemplateError, str),
-        (SecurityError, str),
-        (
-            UndefinedError,
-            lambda e: (
-                f"uses a value that is not there ({e}); if it may be missing, "
-                f"give it a fallback, like (value | default(0))"
-            ),
-        ),
-        (ZeroDivisionError, lambda e: "divides by zero"),
-        (RecursionError, lambda e: "calls itself without end"),
-        (OverflowError, lambda e: f"asks for something too large ({e})"),
-        (jinja2.TemplateError, lambda e: f"cannot be filled in: {e}"),
-    ]
-    for kind, sentence in kinds:
-        if isinstance(exc, kind):
-            return sentence(exc)
-    return f"cannot be filled in: {exc}"
 
 
 def _split_name(stem: str) -> tuple[str, str]:
@@ -588,14 +349,3 @@ def _with_rule(problem: Problem, rule: str) -> Problem:
     if not rule or problem.rule:
         return problem
     return Problem(problem.file, problem.line, problem.message, rule, problem.severity)
-
-
-@lru_cache(maxsize=256)
-def _zone_or_none(name: str) -> ZoneInfo | None:
-    # A lead's unknown zone must not break the reply: the settings' zone is used instead.
-    if not name.strip():
-        return None
-    try:
-        return load_timezone(name)
-    except ValueError:
-        return None

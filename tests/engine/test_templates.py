@@ -4,12 +4,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from responder.engine.context import build_context
 from responder.engine.problems import Severity
 from responder.engine.templates import (
     MAX_REPLY_CHARS,
     Template,
     TemplateLibrary,
-    build_context,
     render,
 )
 from responder.errors import TemplateError
