@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 import re2
 
 from responder.engine.decide import Decision, decide
+from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
-from responder.engine.rulebook import Rule, RuleBook, check_rulebook
+from responder.engine.rulebook import Rule, RuleBook
 from responder.engine.templates import Template, build_context, render
 from responder.errors import TemplateError
 from responder.model import Lead, LeadState, Message

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from responder.engine.loader import check_rulebook, load_rulebook
 from responder.engine.problems import Problem
-from responder.engine.rulebook import check_rulebook, load_rulebook
 from responder.errors import RuleBookError
 from tests.rulebooks import write_book
 
