@@ -2,7 +2,7 @@
 
 Run ``python bench/match.py`` (well under a minute). For books of 10, 100, 1,000 and 10,000
 generated keyword rules (written as YAML files plus one template into a temporary folder and
-loaded with :func:`responder.engine.rulebook.load_rulebook`) it times
+loaded with :func:`responder.engine.loader.load_rulebook`) it times
 :func:`responder.engine.decide.decide` on 200-character messages, in three cases:
 
 * ``hit``: contains one keyword of the rule in the middle of the book, so the decision
@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from responder.engine.decide import decide  # noqa: E402
-from responder.engine.rulebook import RuleBook, load_rulebook  # noqa: E402
+from responder.engine.loader import load_rulebook  # noqa: E402
+from responder.engine.rulebook import RuleBook  # noqa: E402
 from responder.model import Lead, LeadState, Message  # noqa: E402
 
 SIZES = (10, 100, 1_000, 10_000)

@@ -21,7 +21,8 @@ from responder.engine import authoring
 from responder.engine.decide import decide
 from responder.engine.durations import parse_duration
 from responder.engine.hours import load_timezone
-from responder.engine.rulebook import RuleBook, load_rulebook
+from responder.engine.loader import load_rulebook
+from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, RuleBookError
 from responder.model import Lead, LeadState, Message, Outcome, utcnow
 from responder.simulator import sandbox

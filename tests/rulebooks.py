@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from responder.engine.rulebook import RuleBook, load_rulebook
+from responder.engine.loader import load_rulebook
+from responder.engine.rulebook import RuleBook
 
 DEFAULT_TEMPLATES = {
     "answer.j2": "Answer for {{ lead.first_name | default('there', true) }}",

@@ -19,8 +19,9 @@ import re2
 
 from responder.engine.context import build_context
 from responder.engine.decide import Decision, decide
+from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
-from responder.engine.rulebook import Rule, RuleBook, check_rulebook
+from responder.engine.rulebook import Rule, RuleBook
 from responder.engine.templates import Template, render
 from responder.errors import TemplateError
 from responder.model import Lead, LeadState, Message

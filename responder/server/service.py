@@ -19,7 +19,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from responder.config import Config
-from responder.engine.rulebook import load_rulebook
+from responder.engine.loader import load_rulebook
 from responder.errors import ResponderError
 from responder.model import Job, utcnow
 from responder.pipeline import Responder

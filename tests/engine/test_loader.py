@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from responder.engine.loader import check_rulebook, load_rulebook
 from responder.engine.problems import Problem
-from responder.engine.rulebook import check_rulebook, load_rulebook
 from responder.errors import RuleBookError
 from tests.rulebooks import write_book
 
@@ -26,23 +26,26 @@ def only_error(problems: list[Problem]) -> Problem:
 
 
 def test_a_valid_book_loads_in_order(tmp_path: Path) -> None:
-    rules_dir, templates_dir = write_book(tmp_path, {
-        "20-late.yaml": """
-            rules:
-              - name: late
-                keywords: [late]
-                reply: answer
-        """,
-        "10-early.yaml": """
-            rules:
-              - name: early
-                keywords: [early]
-                reply: answer
-              - name: catch-all
-                fallback: true
-                text: "Sorry"
-        """,
-    })  # fmt: skip
+    rules_dir, templates_dir = write_book(
+        tmp_path,
+        {
+            "20-late.yaml": """
+                rules:
+                  - name: late
+                    keywords: [late]
+                    reply: answer
+            """,
+            "10-early.yaml": """
+                rules:
+                  - name: early
+                    keywords: [early]
+                    reply: answer
+                  - name: catch-all
+                    fallback: true
+                    text: "Sorry"
+            """,
+        },
+    )
     book = load_rulebook(rules_dir, templates_dir)
     assert [r.name for r in book.all_rules] == ["early", "catch-all", "late"]
     assert [r.name for r in book.fallbacks] == ["catch-all"]
@@ -52,41 +55,75 @@ def test_a_valid_book_loads_in_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rules", "line", "fragment"),
     [
-        ("rules:\n  - name: a\n    keyword: [x]\n    reply: answer\n", 3,
-         "'keyword' is not a rule key; did you mean 'keywords'?"),
+        (
+            "rules:\n  - name: a\n    keyword: [x]\n    reply: answer\n",
+            3,
+            "'keyword' is not a rule key; did you mean 'keywords'?",
+        ),
         ("rules:\n  - keywords: [x]\n    reply: answer\n", 2, "this rule has no name"),
         ("rules:\n  - name: a\n    keywords: [x]\n", 2, "exactly one of them"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    text: hi\n", 2,
-         "exactly one of them"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    reply: nosuch\n", 4,
-         "there is no template file"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    cooldown: 6x\n", 5,
-         "'6x' is not a duration"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    pause: 12\n", 5,
-         "duration"),
-        ("rules:\n  - name: a\n    during: \"mon-fri 25:00-18:00\"\n    reply: answer\n", 3, "25:00"),
-        ("rules:\n  - name: a\n    outside: ofice\n    reply: answer\n", 3,
-         "there are no hours called 'ofice'"),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    text: hi\n",
+            2,
+            "exactly one of them",
+        ),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: nosuch\n",
+            4,
+            "there is no template file",
+        ),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    cooldown: 6x\n",
+            5,
+            "'6x' is not a duration",
+        ),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    pause: 12\n",
+            5,
+            "duration",
+        ),
+        ('rules:\n  - name: a\n    during: "mon-fri 25:00-18:00"\n    reply: answer\n', 3, "25:00"),
+        (
+            "rules:\n  - name: a\n    outside: ofice\n    reply: answer\n",
+            3,
+            "there are no hours called 'ofice'",
+        ),
         ("rules:\n  - name: a\n    regex: '(?<=x)y'\n    reply: answer\n", 3, "RE2"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    text: \"{{ lead.name \"\n", 4, "template"),
+        ('rules:\n  - name: a\n    keywords: [x]\n    text: "{{ lead.name "\n', 4, "template"),
         ("rules:\n  - name: off\n    keywords: [x]\n    reply: answer\n", 2, "in quotes"),
         ("rules:\n  - name: a\n    keywords: [yes, no]\n    reply: answer\n", 3, "in quotes"),
         ("rules:\n  - name: a\n    reply: answer\n", 2, "no condition"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n  - name: a\n"
-         "    keywords: [y]\n    reply: answer\n", 5, "already called 'a'"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    first_message: yes please\n    reply: answer\n",
-         4, "must be true or false"),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n  - name: a\n"
+            "    keywords: [y]\n    reply: answer\n",
+            5,
+            "already called 'a'",
+        ),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    first_message: yes please\n    reply: answer\n",
+            4,
+            "must be true or false",
+        ),
         ("rules:\n  - name: a\n    keywords: ['!!!']\n    reply: answer\n", 3, "'!!!'"),
-        ("rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    keywords: [y]\n", 5,
-         "written twice"),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    keywords: [y]\n",
+            5,
+            "written twice",
+        ),
         ("rules:\n  - name: a\n    keywords: [x\n", 4, "not valid YAML"),
-        ("settings:\n  timezone: Asia/KL\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
-         2, "'Asia/KL' is not a known time zone"),
-        ("settings:\n  cooldwn: 1h\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
-         2, "did you mean 'cooldown'"),
+        (
+            "settings:\n  timezone: Asia/KL\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+            2,
+            "'Asia/KL' is not a known time zone",
+        ),
+        (
+            "settings:\n  cooldwn: 1h\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+            2,
+            "did you mean 'cooldown'",
+        ),
         ("rulez:\n  - name: a\n", 1, "did you mean 'rules'"),
     ],
-)  # fmt: skip
+)
 def test_each_error_is_reported_with_its_line(
     tmp_path: Path, rules: str, line: int, fragment: str
 ) -> None:
@@ -107,19 +144,27 @@ def test_rule_errors_name_the_rule(tmp_path: Path) -> None:
 
 
 def test_all_problems_of_all_files_are_reported_at_once(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, {
-        "a.yaml": "rules:\n  - name: a\n    keyword: [x]\n    reply: answer\n",
-        "b.yaml": "rules:\n  - name: b\n    keywords: [x]\n    reply: missing\n  - name: c\n    reply: answer\n",
-    })  # fmt: skip
+    problems = problems_of(
+        tmp_path,
+        {
+            "a.yaml": "rules:\n  - name: a\n    keyword: [x]\n    reply: answer\n",
+            "b.yaml": "rules:\n  - name: b\n    keywords: [x]\n    reply: missing\n  - name: c\n    reply: answer\n",
+        },
+    )
     found = {(Path(p.file).name, p.line) for p in problems if p.is_error}
     assert found == {("a.yaml", 3), ("b.yaml", 4), ("b.yaml", 5)}
 
 
 def test_a_setting_may_be_set_in_one_file_only(tmp_path: Path) -> None:
-    problem = only_error(problems_of(tmp_path, {
-        "a.yaml": "settings:\n  cooldown: 1h\nrules: []\n",
-        "b.yaml": "settings:\n  cooldown: 2h\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
-    }))  # fmt: skip
+    problem = only_error(
+        problems_of(
+            tmp_path,
+            {
+                "a.yaml": "settings:\n  cooldown: 1h\nrules: []\n",
+                "b.yaml": "settings:\n  cooldown: 2h\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+            },
+        )
+    )
     assert problem.file.endswith("b.yaml") and problem.line == 2
     assert "already set in" in problem.message and "a.yaml:2" in problem.message
 
@@ -143,37 +188,6 @@ def test_load_rulebook_raises_with_every_problem(tmp_path: Path) -> None:
     assert len([p for p in caught.value.problems if p.is_error]) == 2
 
 
-def test_warns_about_a_keyword_an_earlier_rule_always_catches(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, """
-        rules:
-          - name: pricing
-            keywords: [price, cost*]
-            reply: answer
-          - name: price-list
-            keywords: [price list, costs, brochure]
-            reply: other
-    """)  # fmt: skip
-    warnings = [p for p in problems if not p.is_error]
-    assert [p.rule for p in warnings] == ["price-list", "price-list"]
-    assert "'price list' never decides this rule: rule 'pricing'" in warnings[0].message
-    assert "'costs'" in warnings[1].message
-    assert not any(p.is_error for p in problems)
-
-
-def test_no_shadow_warning_when_the_earlier_rule_has_another_condition(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, """
-        rules:
-          - name: vip-pricing
-            keywords: [price]
-            tags: [vip]
-            reply: answer
-          - name: pricing
-            keywords: [price]
-            reply: other
-    """)  # fmt: skip
-    assert problems == []
-
-
 def test_warns_about_very_short_keywords(tmp_path: Path) -> None:
     problems = problems_of(
         tmp_path, "rules:\n  - name: a\n    keywords: [ok, hello]\n    reply: answer\n"
@@ -188,16 +202,19 @@ def test_a_missing_rules_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_disabled_rules_are_checked_but_not_loaded(tmp_path: Path) -> None:
-    rules_dir, templates_dir = write_book(tmp_path, """
-        rules:
-          - name: retired
-            enabled: false
-            keywords: [x]
-            reply: answer
-          - name: active
-            keywords: [x]
-            reply: answer
-    """)  # fmt: skip
+    rules_dir, templates_dir = write_book(
+        tmp_path,
+        """
+            rules:
+              - name: retired
+                enabled: false
+                keywords: [x]
+                reply: answer
+              - name: active
+                keywords: [x]
+                reply: answer
+        """,
+    )
     assert [r.name for r in load_rulebook(rules_dir, templates_dir).all_rules] == ["active"]
     problem = only_error(
         problems_of(
@@ -209,7 +226,10 @@ def test_disabled_rules_are_checked_but_not_loaded(tmp_path: Path) -> None:
 
 
 def test_yaml_tags_that_build_python_objects_are_refused(tmp_path: Path) -> None:
-    problem = only_error(problems_of(
-        tmp_path, "rules:\n  - name: !!python/object/apply:os.system ['true']\n    keywords: [x]\n    reply: answer\n"
-    ))  # fmt: skip
+    problem = only_error(
+        problems_of(
+            tmp_path,
+            "rules:\n  - name: !!python/object/apply:os.system ['true']\n    keywords: [x]\n    reply: answer\n",
+        )
+    )
     assert "not valid YAML" in problem.message

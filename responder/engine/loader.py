@@ -1,0 +1,198 @@
+"""Loading the rule book: every rule file under ``rules/`` and every template, validated.
+
+:func:`load_rulebook` reads ``*.yaml`` / ``*.yml`` in file-name order and checks everything (all
+problems at once, each with ``file:line``, the rule's name and a sentence for the person who
+wrote it: see :mod:`responder.engine.validation`), adds the warnings of
+:mod:`responder.engine.lint`, and compiles the valid rules with
+:func:`responder.engine.rulebook.compile_rulebook`. The format itself is documented for rule
+authors in ``docs/rules.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from responder.engine.durations import parse_duration
+from responder.engine.hours import load_timezone, parse_hours
+from responder.engine.lint import shadowed_keywords
+from responder.engine.problems import Problem, display_path
+from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
+from responder.engine.templates import TemplateLibrary
+from responder.engine.validation import RuleValidator
+from responder.engine.yamlfile import Located, load_yaml
+from responder.errors import RuleBookError
+
+SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars")
+
+
+def load_rulebook(rules_dir: Path, templates_dir: Path) -> RuleBook:
+    """Load and validate everything; raise RuleBookError listing every problem if any is an error.
+
+    Warnings do not stop loading: they are kept in ``RuleBook.warnings``.
+    """
+    book, problems = check_rulebook(rules_dir, templates_dir)
+    if book is None:
+        raise RuleBookError(problems)
+    return book
+
+
+def check_rulebook(rules_dir: Path, templates_dir: Path) -> tuple[RuleBook | None, list[Problem]]:
+    """Validate everything; the book is None when there is at least one error."""
+    return _Loader(rules_dir, templates_dir).load()
+
+
+class _Loader(RuleValidator):
+    """Collects problems while turning rule files into a RuleBook."""
+
+    def __init__(self, rules_dir: Path, templates_dir: Path) -> None:
+        super().__init__(TemplateLibrary(templates_dir))
+        self.rules_dir = rules_dir
+
+    def load(self) -> tuple[RuleBook | None, list[Problem]]:
+        files = self._rule_files()
+        raw_rules: list[tuple[str, Located]] = []
+        raw_settings: list[tuple[str, Located]] = []
+        for path in files:
+            self.file = display_path(path)
+            document = self._read(path)
+            if document is None:
+                continue
+            if isinstance(document.get("settings"), Located):
+                raw_settings.append((self.file, document["settings"]))
+            elif "settings" in document:
+                self.error(
+                    document.line_of("settings"),
+                    "'settings' must list settings with their values, like  timezone: UTC",
+                )
+            rules = document.get("rules")
+            if isinstance(rules, list):
+                for index, item in enumerate(rules):
+                    if isinstance(item, Located):
+                        raw_rules.append((self.file, item))
+                    else:
+                        line = document.line_of("rules")
+                        self.error(line, f"rule number {index + 1} is not a rule (name: ...)")
+            elif rules is not None:
+                self.error(document.line_of("rules"), "'rules' must be a list of rules")
+
+        settings = self._settings(raw_settings)
+        rules = self._rules(raw_rules, settings)
+        self.problems.extend(shadowed_keywords(rules))
+        if any(p.is_error for p in self.problems):
+            return None, self.problems
+        warnings = [p for p in self.problems if not p.is_error]
+        names = [display_path(path) for path in files]
+        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _rule_files(self) -> list[Path]:
+        if not self.rules_dir.is_dir():
+            self.problems.append(
+                Problem(display_path(self.rules_dir), 0, "the rules folder does not exist")
+            )
+            return []
+        files = sorted(
+            p for p in self.rules_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+        )
+        if not files:
+            self.problems.append(
+                Problem(display_path(self.rules_dir), 0, "no rule files (*.yaml) in this folder")
+            )
+        return files
+
+    def _read(self, path: Path) -> Located | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error(0, f"cannot read this file ({exc.__class__.__name__}: {exc})")
+            return None
+        try:
+            data, duplicates = load_yaml(text)
+        except ValueError as exc:
+            line, message = exc.args
+            self.error(line, message)
+            return None
+        for duplicate in duplicates:
+            self.error(duplicate.line, duplicate.message)
+        if data is None:
+            self.warn(0, "this file is empty")
+            return None
+        if not isinstance(data, Located):
+            self.error(1, "a rule file must contain 'rules:' (and optionally 'settings:')")
+            return None
+        self.unknown_keys(data, ("settings", "rules"), "top-level")
+        return data
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _settings(self, raw: list[tuple[str, Located]]) -> Settings:
+        seen: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for file, block in raw:
+            self.file = file
+            self.unknown_keys(block, SETTINGS_KEYS, "settings")
+            for key in SETTINGS_KEYS:
+                if key not in block:
+                    continue
+                where = f"{file}:{block.line_of(key)}"
+                if key in seen:
+                    self.error(
+                        block.line_of(key),
+                        f"'{key}' is already set in {seen[key]}; set each setting in one file only",
+                    )
+                    continue
+                seen[key] = where
+                values[key] = self._setting(key, block[key], block.line_of(key))
+        return Settings(
+            timezone=values.get("timezone"),
+            cooldown=DEFAULT_COOLDOWN if values.get("cooldown") is None else values["cooldown"],
+            hours=values.get("hours") or {},
+            vars=values.get("vars") or {},
+        )
+
+    def _setting(self, key: str, value: Any, line: int) -> Any:
+        if key == "timezone":
+            return self.convert(load_timezone, value, line)
+        if key == "cooldown":
+            return self.convert(parse_duration, value, line)
+        if key == "hours":
+            if not isinstance(value, Located):
+                self.error(
+                    line, "'hours' must list named hours, like  office: \"mon-fri 09:00-18:00\""
+                )
+                return {}
+            hours = {}
+            for name, spec in value.items():
+                parsed = self.convert(parse_hours, spec, value.line_of(name))
+                if parsed is not None:
+                    hours[name] = parsed
+            return hours
+        if not isinstance(value, dict):
+            self.error(line, "'vars' must list names and values, like  pricing_url: https://...")
+            return {}
+        return dict(value)
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def _rules(self, raw: list[tuple[str, Located]], settings: Settings) -> list[Rule]:
+        rules: list[Rule] = []
+        names: dict[str, str] = {}
+        for order, (file, block) in enumerate(raw):
+            self.file = file
+            rule = self.validate_rule(block, order, settings)
+            if rule is None:
+                continue
+            if rule.name in names:
+                self.error(
+                    block.line_of("name"),
+                    f"another rule is already called '{rule.name}' ({names[rule.name]}); "
+                    "every rule needs its own name",
+                    rule.name,
+                )
+                continue
+            names[rule.name] = rule.where
+            if block.get("enabled", True) is not False:
+                rules.append(rule)
+        return rules
