@@ -72,8 +72,8 @@ def format_check(report: CheckReport) -> str:
     if book is not None:
         files = ", ".join(book.files)
         lines.append(f"Rules:     {len(book.all_rules)} rules in {files}")
-        lines.append(f"Templates: {report.renders} renders of every template and locale, "
-                     "with and without a lead name")  # fmt: skip
+        renders = f"{report.renders} renders of every template and locale"
+        lines.append(f"Templates: {renders}, with and without a lead name")
         lines.append(f"Examples:  {report.examples} examples and counterexamples tried")
     for problem in (*report.problems, *report.failures):
         lines.append(f"  {problem}")
@@ -128,24 +128,20 @@ def _template_problem(template: Template, rule: Rule | None, message: str) -> Pr
 
 def _run_examples(book: RuleBook, report: CheckReport) -> None:
     for rule in book.all_rules:
-        for text, should in [(t, True) for t in rule.examples] + [
-            (t, False) for t in rule.counterexamples
-        ]:
+        cases = [(text, True) for text in rule.examples]
+        cases += [(text, False) for text in rule.counterexamples]
+        for text, should in cases:
             report.examples += 1
             decision = decide(*_example_situation(book, rule, text))
             decided = decision.rule.name if decision.rule else None
             if should and decided != rule.name:
                 by = f"rule '{decided}' ({decision.why})" if decided else "no rule"
-                report.failures.append(Problem(
-                    rule.file, rule.line, f"the example \"{text}\" was answered by {by}",
-                    rule.name,
-                ))  # fmt: skip
+                failure = f'the example "{text}" was answered by {by}'
             elif not should and decided == rule.name:
-                report.failures.append(Problem(
-                    rule.file, rule.line,
-                    f"the counterexample \"{text}\" was answered by this rule ({decision.why})",
-                    rule.name,
-                ))  # fmt: skip
+                failure = f'the counterexample "{text}" was answered by this rule ({decision.why})'
+            else:
+                continue
+            report.failures.append(Problem(rule.file, rule.line, failure, rule.name))
 
 
 def _example_situation(

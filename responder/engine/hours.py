@@ -31,15 +31,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 __all__ = ["BusinessHours", "load_timezone", "parse_hours"]
 
 _DAY_SECONDS = 86_400
-_DAYS = {
-    "mon": 0, "monday": 0,
-    "tue": 1, "tues": 1, "tuesday": 1,
-    "wed": 2, "weds": 2, "wednesday": 2,
-    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3,
-    "fri": 4, "friday": 4,
-    "sat": 5, "saturday": 5,
-    "sun": 6, "sunday": 6,
-}  # fmt: skip
+# The names of each weekday, Monday first.
+_DAY_NAMES = (
+    "mon monday",
+    "tue tues tuesday",
+    "wed weds wednesday",
+    "thu thur thurs thursday",
+    "fri friday",
+    "sat saturday",
+    "sun sunday",
+)
+_DAYS = {name: day for day, names in enumerate(_DAY_NAMES) for name in names.split()}
 _DAY_GROUPS = {
     "daily": range(7),
     "everyday": range(7),

@@ -26,9 +26,10 @@ def start(env: Mapping[str, str], port: int) -> tuple[subprocess.Popen[bytes], d
     bind = environment_setting("bind", env)
     secret = secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "responder.simulator", "--port", str(port),
-        "--webhook", f"http://{bind}/webhook", "--secret", secret, "--api-key", SIMULATOR_KEY,
-    ]  # fmt: skip
+        *(sys.executable, "-m", "responder.simulator", "--port", str(port)),
+        *("--webhook", f"http://{bind}/webhook"),
+        *("--secret", secret, "--api-key", SIMULATOR_KEY),
+    ]
     simulator = subprocess.Popen(command, env=dict(env))  # noqa: S603
     _wait_for_port(simulator, port)
     service_env = {
@@ -80,8 +81,8 @@ def send(simulator: str, *, lead: str, text: str, profile: Mapping[str, str], wa
                     return 0
                 time.sleep(0.1)
     except httpx.HTTPError as exc:
-        print(f"The simulator at {base} cannot be reached ({exc}). Is 'make run' running?",
-              file=sys.stderr)  # fmt: skip
+        problem = f"The simulator at {base} cannot be reached ({exc}). Is 'make run' running?"
+        print(problem, file=sys.stderr)
         return 1
     print(f"(no reply within {wait:g} s: run 'responder log --lead {lead}' to see why)")
     return 0
