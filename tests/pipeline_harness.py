@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from responder.config import Config
-from responder.engine.rulebook import RuleBook, load_rulebook
+from responder.engine.loader import load_rulebook
+from responder.engine.rulebook import RuleBook
 from responder.model import Connection, DecisionRecord, Job, Message, SenderType
 from responder.pipeline import Answer, Responder
 from responder.platform.shapes import EVENT_CONVERSATION_CREATED, build_delivery, parse_conversation
