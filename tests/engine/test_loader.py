@@ -284,3 +284,62 @@ def test_the_rules_folder_itself_may_be_a_link(tmp_path: Path) -> None:
     (tmp_path / "linked-rules").symlink_to(rules_dir, target_is_directory=True)
     book = load_rulebook(tmp_path / "linked-rules", templates_dir)
     assert [r.name for r in book.all_rules] == ["real"]
+
+
+HOURS_TEMPLATES = {
+    "welcome.j2": "Welcome",
+    "opening_hours.j2": "We open at 9",
+    "opening_hours.ms.j2": "Kami buka jam 9",
+    "opening_hours.ms-MY.j2": "Kami buka jam 9 pagi",
+}
+
+
+def reply_problem(tmp_path: Path, reply: str) -> Problem:
+    """The one error of a book whose only rule answers with  reply: <reply>."""
+    rules = f"rules:\n  - name: hours\n    keywords: [open]\n    reply: '{reply}'\n"
+    problem = only_error(problems_of(tmp_path, rules, HOURS_TEMPLATES))
+    assert (Path(problem.file).name, problem.line, problem.rule) == ("rules.yaml", 4, "hours")
+    return problem
+
+
+@pytest.mark.parametrize("reply", ["welc*", "welcome?", "[w]elcome", "*", "opening_hours*"])
+def test_a_template_name_is_never_a_pattern(tmp_path: Path, reply: str) -> None:
+    message = reply_problem(tmp_path, reply).message
+    assert f"'{reply}'" in message and "* ? [ ]" in message
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["opening_hours.ms", "opening_hours.ms-MY", "opening_hours.MS_my", "opening_hours.ms.j2"],
+)
+def test_a_reply_naming_a_language_file_asks_for_the_base_name(tmp_path: Path, reply: str) -> None:
+    message = reply_problem(tmp_path, reply).message
+    assert "reply: opening_hours" in message and "language" in message
+
+
+def test_a_language_name_without_any_template_says_so(tmp_path: Path) -> None:
+    message = reply_problem(tmp_path, "goodbye.ms").message
+    assert "reply: goodbye" in message and "no template file" in message
+
+
+def test_a_reply_to_a_template_that_does_not_compile_is_reported_once(tmp_path: Path) -> None:
+    rules = "rules:\n  - name: a\n    keywords: [x]\n    reply: promo\n"
+    problem = only_error(problems_of(tmp_path, rules, {"promo.ms.j2": "Promosi\n{% if %}"}))
+    assert (Path(problem.file).name, problem.line) == ("promo.ms.j2", 2)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["welc*", "opening_hours.ms", "../templates/welcome", "welcome/", "WELCOME", "faq/", "."],
+)
+def test_no_rule_is_ever_dropped_without_an_error(tmp_path: Path, reply: str) -> None:
+    rules = (
+        "rules:\n  - name: hours\n    keywords: [open]\n    reply: answer\n"
+        f"  - name: odd\n    keywords: [odd]\n    reply: '{reply}'\n"
+        "    examples: [odd question]\n"
+    )
+    book, problems = check_rulebook(
+        *write_book(tmp_path, rules, {"answer.j2": "Hi", **HOURS_TEMPLATES})
+    )
+    assert book is None
+    assert any(p.is_error and p.rule == "odd" for p in problems), "\n".join(map(str, problems))
