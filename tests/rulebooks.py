@@ -1,8 +1,11 @@
-"""Helpers for tests that need a rule book written to disk."""
+"""Helpers for tests that need a rule book written to disk, and for reading it safely."""
 
 from __future__ import annotations
 
+import signal
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from responder.engine.loader import load_rulebook
@@ -33,3 +36,19 @@ def write_book(
 
 def book_from(root: Path, rules: str, templates: dict[str, str] | None = None) -> RuleBook:
     return load_rulebook(*write_book(root, rules, templates))
+
+
+@contextmanager
+def within(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: opening a FIFO for reading blocks until someone writes to it."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still busy after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,8 +1,9 @@
 """Loading the rule book: every rule file under ``rules/`` and every template, validated.
 
-:func:`load_rulebook` reads ``*.yaml`` / ``*.yml`` in file-name order and checks everything (all
-problems at once, each with ``file:line``, the rule's name and a sentence for the person who
-wrote it: see :mod:`responder.engine.validation`), adds the warnings of
+:func:`load_rulebook` reads ``*.yaml`` / ``*.yml`` in file-name order (ordinary files only: see
+:mod:`responder.engine.folder`) and checks everything (all problems at once, each with
+``file:line``, the rule's name and a sentence for the person who wrote it: see
+:mod:`responder.engine.validation`), adds the warnings of
 :mod:`responder.engine.lint`, and compiles the valid rules with
 :func:`responder.engine.rulebook.compile_rulebook`. The format itself is documented for rule
 authors in ``docs/rules.md``.
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from responder.engine.durations import parse_duration
+from responder.engine.folder import FolderFile, read_folder
 from responder.engine.hours import load_timezone, parse_hours
 from responder.engine.lint import shadowed_keywords
 from responder.engine.problems import Problem, display_path
@@ -53,9 +55,9 @@ class _Loader(RuleValidator):
         files = self._rule_files()
         raw_rules: list[tuple[str, Located]] = []
         raw_settings: list[tuple[str, Located]] = []
-        for path in files:
-            self.file = display_path(path)
-            document = self._read(path)
+        for file in files:
+            self.file = file.shown
+            document = self._read(file)
             if document is None:
                 continue
             if isinstance(document.get("settings"), Located):
@@ -82,31 +84,37 @@ class _Loader(RuleValidator):
         if any(p.is_error for p in self.problems):
             return None, self.problems
         warnings = [p for p in self.problems if not p.is_error]
-        names = [display_path(path) for path in files]
+        names = [file.shown for file in files]
         return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
 
     # -- files -----------------------------------------------------------------------------
 
-    def _rule_files(self) -> list[Path]:
+    def _rule_files(self) -> list[FolderFile]:
         if not self.rules_dir.is_dir():
             self.problems.append(
                 Problem(display_path(self.rules_dir), 0, "the rules folder does not exist")
             )
             return []
-        files = sorted(
-            p for p in self.rules_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
-        )
+        # Only ordinary files inside the folder, never what a link points to: see
+        # responder.engine.folder. Links, pipes and devices come back refused, by name.
+        files = read_folder(self.rules_dir, (".yaml", ".yml"), recursive=False)
         if not files:
             self.problems.append(
                 Problem(display_path(self.rules_dir), 0, "no rule files (*.yaml) in this folder")
             )
         return files
 
-    def _read(self, path: Path) -> Located | None:
+    def _read(self, file: FolderFile) -> Located | None:
+        if file.refused:
+            self.error(0, file.refused)
+            return None
+        if file.error is not None:
+            self.error(0, _cannot_read(file.error))
+            return None
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error(0, f"cannot read this file ({exc.__class__.__name__}: {exc})")
+            text = file.text("utf-8")
+        except UnicodeDecodeError as exc:
+            self.error(0, _cannot_read(exc))
             return None
         try:
             data, duplicates = load_yaml(text)
@@ -196,3 +204,7 @@ class _Loader(RuleValidator):
             if block.get("enabled", True) is not False:
                 rules.append(rule)
         return rules
+
+
+def _cannot_read(exc: Exception) -> str:
+    return f"cannot read this file ({exc.__class__.__name__}: {exc})"

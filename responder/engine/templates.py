@@ -20,6 +20,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
+from responder.engine.folder import FolderFile, read_folder
 from responder.engine.jinja_env import ReplyEnvironment, explain_failure, failure_line
 from responder.engine.problems import Problem, Severity, display_path
 from responder.errors import TemplateError
@@ -29,6 +30,7 @@ __all__ = [
     "Template",
     "TemplateLibrary",
     "render",
+    "split_name",
 ]
 
 MAX_REPLY_CHARS = 4096
@@ -90,7 +92,9 @@ class TemplateLibrary:
     A folder that does not exist gives an empty library (rules may use inline texts only);
     a rule that names a missing template is the rule loader's finding. Files that cannot be
     read or do not compile are left out and reported in :attr:`problems` with file and line;
-    the library never raises for them. Warnings (severity ``warning``) are added for an empty
+    the library never raises for them. Only ordinary files inside the folder are read: links
+    (to files or folders), pipes and devices are reported, never opened
+    (:mod:`responder.engine.folder`). Warnings (severity ``warning``) are added for an empty
     file and for a template that has language variants but no default file.
 
     One sandbox environment is made per library and shared by its file and inline
@@ -102,6 +106,7 @@ class TemplateLibrary:
         self.problems: list[Problem] = []
         self._env = ReplyEnvironment()
         self._variants: dict[str, dict[str, Template]] = {}
+        self._files: set[str] = set()
         self._load()
 
     @property
@@ -116,6 +121,16 @@ class TemplateLibrary:
     def has(self, name: str) -> bool:
         """True when at least one file (default or language variant) exists for ``name``."""
         return name in self._variants
+
+    def has_file(self, name: str) -> bool:
+        """True when the folder has a file for ``name``, even one that could not be used.
+
+        ``name`` is a template's name as :meth:`names` gives it. Every file that is not
+        usable (not read, not compiled, a second file for the same language) has an error in
+        :attr:`problems`, so a name for which ``has_file`` holds but :meth:`has` does not is
+        already reported.
+        """
+        return name in self._files
 
     def locales(self, name: str) -> list[str]:
         """The languages present for ``name``, ``""`` standing for the default file.
@@ -175,9 +190,10 @@ class TemplateLibrary:
                 Problem(self.directory_name, 0, "the templates folder is a file, not a folder")
             )
             return
-        for path in sorted(self.directory.rglob("*.j2")):
-            if path.is_file():
-                self._load_file(path)
+        # Only ordinary files inside the folder: a link could make a reply of any file the
+        # service can read (its environment, a key file). See responder.engine.folder.
+        for entry in read_folder(self.directory, (".j2",), recursive=True):
+            self._load_file(entry)
         for name, variants in sorted(self._variants.items()):
             if "" not in variants:
                 first = next(iter(variants.values()))
@@ -191,16 +207,15 @@ class TemplateLibrary:
                     )
                 )
 
-    def _load_file(self, path: Path) -> None:
-        shown = display_path(path)
-        name, locale = _split_name(path.relative_to(self.directory).as_posix()[: -len(".j2")])
-        try:
-            source = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            self.problems.append(Problem(shown, 0, "the file is not UTF-8 text; save it as UTF-8"))
+    def _load_file(self, entry: FolderFile) -> None:
+        if not entry.name.endswith(".j2"):  # a refused folder: it names no template
+            self.problems.append(Problem(entry.shown, 0, entry.refused))
             return
-        except OSError as exc:
-            self.problems.append(Problem(shown, 0, f"the file cannot be read ({exc.strerror})"))
+        shown = entry.shown
+        name, locale = split_name(entry.name[: -len(".j2")])
+        self._files.add(name)
+        source = self._source(entry)
+        if source is None:
             return
         if not source.strip():
             self.problems.append(
@@ -230,6 +245,23 @@ class TemplateLibrary:
             )
             return
         variants[key] = template
+
+    def _source(self, entry: FolderFile) -> str | None:
+        """The text of a template file; None, with an error for the file, when there is none."""
+        if entry.refused:
+            self.problems.append(Problem(entry.shown, 0, entry.refused))
+            return None
+        if entry.error is not None:
+            why = f"the file cannot be read ({entry.error.strerror})"
+            self.problems.append(Problem(entry.shown, 0, why))
+            return None
+        try:
+            return entry.text("utf-8-sig")
+        except UnicodeDecodeError:
+            self.problems.append(
+                Problem(entry.shown, 0, "the file is not UTF-8 text; save it as UTF-8")
+            )
+            return None
 
     def _compile(
         self, source: str, *, name: str, origin: str, locale: str, file: str, first_line: int
@@ -319,7 +351,12 @@ def render(template: Template, context: Mapping[str, object]) -> str:
     return text
 
 
-def _split_name(stem: str) -> tuple[str, str]:
+def split_name(stem: str) -> tuple[str, str]:
+    """A template file's path inside its folder, less ``.j2``: its template and its language.
+
+    ``faq/pricing.ms-MY`` gives ``("faq/pricing", "ms-MY")``; a last dotted part that does not
+    look like a language stays in the name (``v1.2`` gives ``("v1.2", "")``).
+    """
     folder, _, base = stem.rpartition("/")
     head, dot, suffix = base.rpartition(".")
     if dot and head and _LOCALE.fullmatch(suffix):

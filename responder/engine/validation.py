@@ -18,7 +18,7 @@ from responder.engine.hours import parse_hours
 from responder.engine.matching import Keyword, check_regex, parse_keyword
 from responder.engine.problems import Problem, Severity
 from responder.engine.rulebook import HoursCondition, Role, Rule, Settings
-from responder.engine.templates import Template, TemplateLibrary
+from responder.engine.templates import Template, TemplateLibrary, split_name
 from responder.engine.yamlfile import Located
 
 RULE_KEYS = (
@@ -302,27 +302,64 @@ class RuleValidator:
             )
             self.problems.extend(problems)
             return "", template
+        return self._reply_name(block, rule), None
+
+    def _reply_name(self, block: Located, rule: str) -> str:
+        """The template named by ``reply``; "" after reporting why there is none.
+
+        A name is a name, never a pattern, and never one language file of a template. A
+        template whose file exists but cannot be used is reported at that file, once.
+        """
+        line = block.line_of("reply")
         name = block["reply"]
         if not isinstance(name, str) or not name.strip():
-            self.error(block.line_of("reply"), "'reply' must be a template name", rule)
-            return "", None
+            self.error(line, "'reply' must be a template name", rule)
+            return ""
         name = name.strip().removesuffix(".j2")
+        known = self.templates.names()
+        if any(mark in name for mark in "*?[]"):
+            example = _did_you_mean(name, known) or ", like  reply: welcome"
+            self.error(
+                line,
+                f"'{name}' is not a template name: a name cannot contain * ? [ ]; write the "
+                f"name of one template in full{example}",
+                rule,
+            )
+            return ""
         if self.templates.has(name):
-            return name, None
-        folder = self.templates.directory
-        if any(folder.glob(f"{name}.j2")) or any(folder.glob(f"{name}.*.j2")):
-            return "", None  # the file exists but does not compile: reported with its line
-        hint = difflib.get_close_matches(name, self.templates.names(), n=1)
-        maybe = f"; did you mean '{hint[0]}'?" if hint else ""
+            return name
+        base, language = split_name(name)
+        if language:
+            missing = (
+                ""
+                if self.templates.has_file(base)
+                else (f"; there is no template file {self.templates.directory_name}/{base}.j2 yet")
+            )
+            self.error(
+                line,
+                f"'{name}' is the {language} language file of a template; write the name "
+                f"without the language,  reply: {base}  (every customer gets the file of their "
+                f"own language by itself){missing}",
+                rule,
+            )
+            return ""
+        if self.templates.has_file(name):
+            return ""  # the file does not compile or cannot be read: reported with its line
         self.error(
-            block.line_of("reply"),
-            f"there is no template file {self.templates.directory_name}/{name}.j2{maybe}",
+            line,
+            f"there is no template file {self.templates.directory_name}/{name}.j2"
+            f"{_did_you_mean(name, known)}",
             rule,
         )
-        return "", None
+        return ""
 
 
 _UNQUOTED = "without quotes, YAML reads yes, no, on and off as true or false"
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{hint[0]}'?" if hint else ""
 
 
 def _too_short(kw: Keyword) -> bool:

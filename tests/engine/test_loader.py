@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from responder.engine.loader import check_rulebook, load_rulebook
 from responder.engine.problems import Problem
 from responder.errors import RuleBookError
-from tests.rulebooks import write_book
+from tests.rulebooks import within, write_book
 
 
 def problems_of(
@@ -233,3 +234,112 @@ def test_yaml_tags_that_build_python_objects_are_refused(tmp_path: Path) -> None
         )
     )
     assert "not valid YAML" in problem.message
+
+
+RULE = "rules:\n  - name: {name}\n    keywords: [{name}]\n    reply: answer\n"
+
+
+def test_a_template_linked_to_a_secret_is_an_error_and_never_sent(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.env"
+    secret.write_text("ABC_WEBHOOK_SECRET=whsec-do-not-send\n", encoding="utf-8")
+    rules_dir, templates_dir = write_book(
+        tmp_path / "book", "rules:\n  - name: env\n    keywords: [env]\n    reply: env\n"
+    )
+    (templates_dir / "env.j2").symlink_to(secret)
+    book, problems = check_rulebook(rules_dir, templates_dir)
+    problem = only_error(problems)  # one mistake, one message: not also "no template env"
+    assert book is None
+    assert (problem.file, problem.line) == (str(templates_dir / "env.j2"), 0)
+    assert "link to another file" in problem.message
+    assert "whsec" not in str(problem)
+
+
+@pytest.mark.parametrize("target", ["outside", "inside", "proc"])
+def test_a_rule_file_that_is_a_link_is_an_error(tmp_path: Path, target: str) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(RULE.format(name="linked"), encoding="utf-8")
+    rules_dir, templates_dir = write_book(tmp_path / "book", RULE.format(name="real"))
+    pointed = {"outside": outside, "inside": rules_dir / "rules.yaml"}.get(target)
+    (rules_dir / "linked.yaml").symlink_to(pointed or Path("/proc/self/environ"))
+    book, problems = check_rulebook(rules_dir, templates_dir)
+    problem = only_error(problems)
+    assert book is None
+    assert (problem.file, problem.line) == (str(rules_dir / "linked.yaml"), 0)
+    assert "link to another file" in problem.message and "copy the text" in problem.message
+
+
+def test_a_pipe_in_the_rules_folder_is_an_error_and_does_not_hang(tmp_path: Path) -> None:
+    rules_dir, templates_dir = write_book(tmp_path, RULE.format(name="real"))
+    os.mkfifo(rules_dir / "more.yml")
+    with within(5):
+        book, problems = check_rulebook(rules_dir, templates_dir)
+    problem = only_error(problems)
+    assert book is None
+    assert (problem.file, problem.line) == (str(rules_dir / "more.yml"), 0)
+    assert "not an ordinary file" in problem.message
+
+
+def test_the_rules_folder_itself_may_be_a_link(tmp_path: Path) -> None:
+    rules_dir, templates_dir = write_book(tmp_path, RULE.format(name="real"))
+    (tmp_path / "linked-rules").symlink_to(rules_dir, target_is_directory=True)
+    book = load_rulebook(tmp_path / "linked-rules", templates_dir)
+    assert [r.name for r in book.all_rules] == ["real"]
+
+
+HOURS_TEMPLATES = {
+    "welcome.j2": "Welcome",
+    "opening_hours.j2": "We open at 9",
+    "opening_hours.ms.j2": "Kami buka jam 9",
+    "opening_hours.ms-MY.j2": "Kami buka jam 9 pagi",
+}
+
+
+def reply_problem(tmp_path: Path, reply: str) -> Problem:
+    """The one error of a book whose only rule answers with  reply: <reply>."""
+    rules = f"rules:\n  - name: hours\n    keywords: [open]\n    reply: '{reply}'\n"
+    problem = only_error(problems_of(tmp_path, rules, HOURS_TEMPLATES))
+    assert (Path(problem.file).name, problem.line, problem.rule) == ("rules.yaml", 4, "hours")
+    return problem
+
+
+@pytest.mark.parametrize("reply", ["welc*", "welcome?", "[w]elcome", "*", "opening_hours*"])
+def test_a_template_name_is_never_a_pattern(tmp_path: Path, reply: str) -> None:
+    message = reply_problem(tmp_path, reply).message
+    assert f"'{reply}'" in message and "* ? [ ]" in message
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["opening_hours.ms", "opening_hours.ms-MY", "opening_hours.MS_my", "opening_hours.ms.j2"],
+)
+def test_a_reply_naming_a_language_file_asks_for_the_base_name(tmp_path: Path, reply: str) -> None:
+    message = reply_problem(tmp_path, reply).message
+    assert "reply: opening_hours" in message and "language" in message
+
+
+def test_a_language_name_without_any_template_says_so(tmp_path: Path) -> None:
+    message = reply_problem(tmp_path, "goodbye.ms").message
+    assert "reply: goodbye" in message and "no template file" in message
+
+
+def test_a_reply_to_a_template_that_does_not_compile_is_reported_once(tmp_path: Path) -> None:
+    rules = "rules:\n  - name: a\n    keywords: [x]\n    reply: promo\n"
+    problem = only_error(problems_of(tmp_path, rules, {"promo.ms.j2": "Promosi\n{% if %}"}))
+    assert (Path(problem.file).name, problem.line) == ("promo.ms.j2", 2)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["welc*", "opening_hours.ms", "../templates/welcome", "welcome/", "WELCOME", "faq/", "."],
+)
+def test_no_rule_is_ever_dropped_without_an_error(tmp_path: Path, reply: str) -> None:
+    rules = (
+        "rules:\n  - name: hours\n    keywords: [open]\n    reply: answer\n"
+        f"  - name: odd\n    keywords: [odd]\n    reply: '{reply}'\n"
+        "    examples: [odd question]\n"
+    )
+    book, problems = check_rulebook(
+        *write_book(tmp_path, rules, {"answer.j2": "Hi", **HOURS_TEMPLATES})
+    )
+    assert book is None
+    assert any(p.is_error and p.rule == "odd" for p in problems), "\n".join(map(str, problems))

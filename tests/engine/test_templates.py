@@ -1,3 +1,5 @@
+import os
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +16,7 @@ from responder.engine.templates import (
 )
 from responder.errors import TemplateError
 from responder.model import Lead, Message
+from tests.rulebooks import within
 
 NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 
@@ -412,3 +415,71 @@ def test_a_file_instead_of_a_folder_is_a_problem(tmp_path: Path) -> None:
     path.write_text("x", encoding="utf-8")
     [problem] = TemplateLibrary(path).problems
     assert "not a folder" in problem.message
+
+
+SECRET = "ABC_API_KEY=sk-live-do-not-send"
+
+
+def refused(library: TemplateLibrary, path: Path) -> str:
+    """The one error of ``library``, which must be about ``path`` as a whole (line 0)."""
+    [problem] = [p for p in library.problems if p.is_error]
+    assert (problem.file, problem.line) == (str(path), 0), str(problem)
+    return problem.message
+
+
+@pytest.mark.parametrize("target", ["secret", "/proc/self/environ", "inside"])
+def test_a_template_that_is_a_link_is_refused_and_never_read(tmp_path: Path, target: str) -> None:
+    folder = tmp_path / "templates"
+    make_library(folder, {"welcome.j2": "Hello"})
+    outside = tmp_path / "outside.txt"
+    outside.write_text(SECRET, encoding="utf-8")
+    pointed = {"secret": outside, "inside": folder / "welcome.j2"}.get(target, Path(target))
+    (folder / "env.j2").symlink_to(pointed)
+    library = TemplateLibrary(folder)
+    message = refused(library, folder / "env.j2")
+    assert "link to another file" in message and "copy the text" in message
+    assert library.names() == ["welcome"]
+    assert SECRET not in message
+
+
+def test_a_broken_link_is_refused_too(tmp_path: Path) -> None:
+    (tmp_path / "gone.j2").symlink_to(tmp_path / "nowhere.j2")
+    assert "link" in refused(TemplateLibrary(tmp_path), tmp_path / "gone.j2")
+
+
+def test_a_linked_sub_folder_is_refused_and_not_entered(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    make_library(elsewhere, {"secret.j2": SECRET})
+    folder = tmp_path / "templates"
+    make_library(folder, {"welcome.j2": "Hello", "faq/pricing.j2": "Prices"})
+    (folder / "shared").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "faq" / "loop").symlink_to(folder, target_is_directory=True)
+    library = TemplateLibrary(folder)
+    errors = {p.file: p.message for p in library.problems if p.is_error}
+    assert set(errors) == {str(folder / "shared"), str(folder / "faq" / "loop")}
+    assert all("link to another folder" in message for message in errors.values())
+    assert library.names() == ["faq/pricing", "welcome"]
+
+
+@pytest.mark.parametrize("kind", ["pipe", "socket"])
+def test_a_pipe_or_socket_named_like_a_template_is_refused_without_waiting(
+    tmp_path: Path, kind: str
+) -> None:
+    special = tmp_path / f"{kind}.j2"
+    listening = socket.socket(socket.AF_UNIX)
+    if kind == "pipe":
+        os.mkfifo(special)
+    else:
+        listening.bind(str(special))
+    (tmp_path / "ok.j2").write_text("fine", encoding="utf-8")
+    with listening, within(5):
+        library = TemplateLibrary(tmp_path)
+    assert f"not an ordinary file (it is a {kind})" in refused(library, special)
+    assert library.names() == ["ok"]
+
+
+def test_the_templates_folder_itself_may_be_a_link(tmp_path: Path) -> None:
+    make_library(tmp_path / "real", {"welcome.j2": "Hello", "faq/pricing.j2": "Prices"})
+    (tmp_path / "templates").symlink_to(tmp_path / "real", target_is_directory=True)
+    library = TemplateLibrary(tmp_path / "templates")
+    assert (library.problems, library.names()) == ([], ["faq/pricing", "welcome"])
