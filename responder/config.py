@@ -53,6 +53,8 @@ class Config:
     # is recorded as failed.
     max_attempts: int = 3
     senders: int = 64
+    # Not ready while a job has waited this long for a free sender (the senders are swamped).
+    sender_wait: timedelta = timedelta(seconds=5)
     janitor_interval: timedelta = timedelta(seconds=5)
     connections_ttl: timedelta = timedelta(minutes=5)
     retention: timedelta = timedelta(days=30)

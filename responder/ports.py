@@ -173,7 +173,8 @@ class Store(Protocol):
         ...
 
     def ping(self) -> None:
-        """Raise StoreUnavailable unless the store answers."""
+        """Raise StoreUnavailable unless the store answers and could record a delivery now
+        (an SQLite file whose disk is almost full cannot)."""
         ...
 
     def close(self) -> None: ...

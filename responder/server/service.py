@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -59,6 +60,9 @@ class Service:
         )
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
+        # Jobs handed to the pool and not started yet, oldest first: key -> when handed over.
+        self._waiting: dict[str, float] = {}
+        self._waiting_lock = threading.Lock()
         self._started = False
         self._janitor = threading.Thread(
             target=self._janitor_loop, name="responder-janitor", daemon=True
@@ -84,9 +88,13 @@ class Service:
             self._started = True
 
     def submit(self, job: Job) -> None:
+        with self._waiting_lock:
+            self._waiting[job.key] = time.monotonic()
         self.pool.submit(self._run, job)
 
     def _run(self, job: Job) -> None:
+        with self._waiting_lock:
+            self._waiting.pop(job.key, None)
         try:
             self.responder.handle(job)
         except Exception:  # the pool would swallow it silently; the lease brings the job back
@@ -112,11 +120,21 @@ class Service:
                 return
 
     def readiness(self) -> str | None:
-        """None when ready to take deliveries, else why not."""
+        """None when a delivery now would be accepted and answered, else why not.
+
+        Not ready while the store cannot record a delivery, or while every sender is busy
+        and the oldest job waiting for one has waited longer than ``Config.sender_wait``.
+        """
         try:
             self.store.ping()
         except ResponderError as exc:
             return f"store unavailable: {exc}"
+        with self._waiting_lock:
+            waiting = len(self._waiting)
+            oldest = next(iter(self._waiting.values()), None)
+        waited = time.monotonic() - oldest if oldest is not None else 0.0
+        if waited > self.config.sender_wait.total_seconds():
+            return f"every sender is busy: {waiting} replies wait, the oldest for {waited:.0f} s"
         return None
 
     def close(self) -> None:

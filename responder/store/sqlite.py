@@ -29,6 +29,9 @@ from responder.ports import CLAIM_TTL
 from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
 
+# Below this much free space a write may fail half-way through a delivery: not ready.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
 # Errors that point at a mistake in this code rather than at an unusable database.
 _BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
@@ -42,9 +45,16 @@ class SQLiteStore:
     longer than ``busy_timeout`` seconds.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        min_free_bytes: int = MIN_FREE_BYTES,
+    ) -> None:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
+        self._min_free_bytes = min_free_bytes
         self._lock = threading.Lock()
         # Writers of this process queue here rather than in SQLite's busy handler, which
         # sleeps in steps of up to 100 ms and turns a burst of writes into a convoy.
@@ -339,6 +349,17 @@ class SQLiteStore:
     def ping(self) -> None:
         with self._guard():
             self._conn().execute("SELECT count(*) FROM claims WHERE key = ''").fetchone()
+        try:
+            disk = os.statvfs(self.path.parent)
+        except OSError as exc:
+            reason = f"the store's folder cannot be checked ({exc.strerror})"
+            raise StoreUnavailable(reason) from None
+        free = disk.f_bavail * disk.f_frsize
+        if free < self._min_free_bytes:
+            raise StoreUnavailable(
+                f"the disk holding the store is full ({free // 1024:,} KiB free): "
+                "new deliveries could not be recorded"
+            )
 
     def close(self) -> None:
         """Close every connection this store opened, in any thread. Calls after it fail."""

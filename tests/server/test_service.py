@@ -25,7 +25,8 @@ from responder.platform.shapes import EVENT_CONVERSATION_CREATED, HEADER_SIGNATU
 from responder.platform.signature import sign
 from responder.server.web import create_app
 from responder.simulator import Simulator
-from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config
+from responder.store.sqlite import SQLiteStore
+from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config, wait_for
 
 HOURS_QUESTION = "What are your opening hours?"
 
@@ -173,6 +174,31 @@ def test_health_and_readiness(sim: Simulator, tmp_path: Path) -> None:
         assert httpx.get(f"{service.url}/healthz").json() == {"status": "alive"}
         ready = httpx.get(f"{service.url}/readyz")
         assert ready.status_code == 200 and ready.json()["rules"] == 8
+
+
+def test_not_ready_while_every_sender_is_busy_and_replies_wait(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.set_latency(2.0)
+    config = {"senders": 1, "sender_wait": timedelta(seconds=0.2)}
+    with running(sim, tmp_path, **config) as service:
+        sim.webhook_url = f"{service.url}/webhook"
+        for lead in ("1", "2", "3"):
+            assert sim.say(lead, "What are your opening hours?").status_code == 202
+        busy = wait_for(lambda: (r := httpx.get(f"{service.url}/readyz")).status_code == 503 and r)
+        assert "every sender is busy" in busy.json()["reason"]
+        sim.set_latency(0)
+        wait_for(lambda: httpx.get(f"{service.url}/readyz").status_code == 200)
+        assert {r["lead_id"] for r in sim.replies()} == {"1", "2", "3"}
+
+
+def test_not_ready_when_the_disk_of_the_store_is_full(sim: Simulator, tmp_path: Path) -> None:
+    with running(sim, tmp_path) as service:
+        store = service.service.store
+        assert isinstance(store, SQLiteStore)
+        store._min_free_bytes = 2**62  # more than any disk has free
+        ready = httpx.get(f"{service.url}/readyz")
+        assert ready.status_code == 503 and "the disk holding the store is full" in ready.text
 
 
 def test_starting_without_a_webhook_secret_is_refused(sim: Simulator, tmp_path: Path) -> None:

@@ -224,3 +224,15 @@ def test_duplicates_from_several_processes_are_accepted_exactly_once(
     won = [key for keys in outputs for key in keys]
     assert sorted(won) == sorted(f"m{i}" for i in range(40))
     assert sqlite_store_factory(path).pending() == 40
+
+
+def test_ping_refuses_when_the_disk_is_too_full_to_record_a_delivery(tmp_path: Path) -> None:
+    roomy = SQLiteStore(tmp_path / "state.db", min_free_bytes=0)
+    cramped = SQLiteStore(tmp_path / "state.db", min_free_bytes=2**62)
+    try:
+        roomy.ping()
+        with pytest.raises(StoreUnavailable, match="the disk holding the store is full"):
+            cramped.ping()
+    finally:
+        roomy.close()
+        cramped.close()
