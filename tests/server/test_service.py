@@ -25,6 +25,7 @@ from responder.platform.shapes import (
 from responder.platform.signature import sign
 from responder.server.web import create_app
 from responder.simulator import Simulator
+from responder.store.sqlite import SQLiteStore
 from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config, wait_for
 
 HOURS_QUESTION = "What are your opening hours?"
@@ -362,6 +363,45 @@ def test_a_lost_answer_is_not_resent_at_once_while_the_platform_may_still_store_
         [record] = outcomes(service.store, "1")
         assert record.outcome is Outcome.SENT and "earlier attempt" in record.reason
         assert sim.reply_attempts() == 1 and len(sim.replies("1")) == 1
+
+
+def recorded(tmp_path: Path, lead_id: str) -> list[str]:
+    """The outcomes recorded for the lead, read once the service has stopped."""
+    store = SQLiteStore(tmp_path / "responder.db")
+    try:
+        return [record.outcome.value for record in store.decisions(lead_id=lead_id)]
+    finally:
+        store.close()
+
+
+def test_a_trickling_answer_is_given_up_before_the_lease_and_the_reply_sent_once(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    # 200 at once, then a space every 20 ms for some 5 s, well within every read timeout; the
+    # reply is stored only at the end, unless the caller has hung up by then.
+    sim.inject({"kind": "trickle_before_store", "seconds": 0.02, "padding": 250})
+    with running(sim, tmp_path, **QUICK_TAKEOVER) as service:
+        sim.say("1", HOURS_QUESTION)
+        [record] = outcomes(service.store, "1")
+        assert record.outcome is Outcome.SENT and "taken over" in record.reason
+    # Every attempt has ended with the service: the first one hung up at its deadline.
+    assert len(sim.replies("1")) == 1 and sim.reply_attempts() == 2
+    assert recorded(tmp_path, "1") == ["sent"]
+
+
+def test_an_attempt_stuck_on_a_trickling_read_ends_before_it_is_taken_over(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The channel connections answered one byte every 20 ms: some 5 s in all.
+    sim.inject({"kind": "trickle", "seconds": 0.02, "path": "*/messaging-channel-connections"})
+    caplog.set_level("INFO")
+    with running(sim, tmp_path, **QUICK_TAKEOVER) as service:
+        sim.say("1", HOURS_QUESTION, omit=["messaging_channel_connection_id"])
+        assert outcomes(service.store, "1")[0].outcome is Outcome.SENT
+    assert len(sim.replies("1")) == 1 and recorded(tmp_path, "1") == ["sent"]
+    messages = [record.getMessage() for record in caplog.records]
+    gave_up = next(i for i, m in enumerate(messages) if "tried again after its lease" in m)
+    assert gave_up < next(i for i, m in enumerate(messages) if "taking over job" in m)
 
 
 def test_an_api_down_for_a_while_is_answered_by_a_later_attempt(
