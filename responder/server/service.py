@@ -63,13 +63,13 @@ class Service:
         self._janitor = threading.Thread(
             target=self._janitor_loop, name="responder-janitor", daemon=True
         )
-        destination = "sandbox" if config.sandbox else config.api_url
+        destination = "sandbox" if config.sandbox else _safe_url(config.api_url)
         dry_run = ", DRY RUN (nothing is sent)" if config.dry_run else ""
         log.info(
             "responder %s ready: %d rules, store %s, %s%s",
             self.owner,
             len(book.all_rules),
-            _safe_store_name(config.store_url),
+            _safe_url(config.store_url),
             destination,
             dry_run,
         )
@@ -112,11 +112,15 @@ class Service:
                 return
 
     def readiness(self) -> str | None:
-        """None when ready to take deliveries, else why not."""
+        """None when ready to take deliveries, else why not, in words fit for anyone to read.
+
+        The details (which host or file, and what failed) go to the log only.
+        """
         try:
             self.store.ping()
         except ResponderError as exc:
-            return f"store unavailable: {exc}"
+            log.warning("not ready, store unavailable: %s", exc)
+            return "store unavailable"
         return None
 
     def close(self) -> None:
@@ -130,10 +134,19 @@ class Service:
         self.store.close()
 
 
-def _safe_store_name(url: str) -> str:
-    """The store URL without credentials or query (a password may hide in either)."""
+def _safe_url(url: str) -> str:
+    """``url`` without credentials or query (a password may hide in either), for a log line.
+
+    Anything without a scheme and a host (a file path) is returned as it is.
+    """
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return url  # a file path
     host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    if ":" in host:  # IPv6, bracketed again
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number: leave it out
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
