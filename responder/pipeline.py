@@ -144,10 +144,11 @@ class Responder:
         ends in one recorded outcome, ``failed`` at worst.
         """
         try:
-            if not self._hold(job):
+            held_until = self._hold(job)
+            if held_until is None:
                 log.info("job %s: taken over by another attempt; this copy stops", job.key)
                 return None
-            deadline = self.monotonic() + self.config.job_deadline.total_seconds()
+            deadline = self._deadline(held_until)
             try:
                 record = self._process(job, deadline)
             except StoreUnavailable:
@@ -170,29 +171,38 @@ class Responder:
         except StoreUnavailable as exc:
             log.warning("job %s left for a later attempt: %s", job.key, exc)
             return None
-        log.info(
-            "lead=%s key=%s outcome=%s rule=%s reason=%s",
-            record.lead_id, record.key, record.outcome.value, record.rule or "-", record.reason,
-        )  # fmt: skip
+        log.info("lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record))
         return record
 
-    def _hold(self, job: Job) -> bool:
+    def _hold(self, job: Job) -> datetime | None:
         """Make sure this attempt can run to its deadline with the job leased to it.
 
-        The lease has been running since the job was accepted (or taken over), however long
-        it then waited for a sender. A fresh job whose acceptance lease outlasts this whole
-        attempt needs nothing (saving a write per message); any other is renewed, which fails
-        if a takeover has superseded this copy.
+        Returns when the lease ends, or None when a takeover has superseded this copy. The
+        lease has been running since the job was accepted (or taken over), however long it
+        then waited for a sender. A fresh job whose acceptance lease outlasts this whole
+        attempt and its margin needs nothing (saving a write per message); any other is
+        renewed, which fails if a takeover has superseded this copy.
         """
         now = self.clock()
-        if (
-            job.attempts == 0
-            and now + self.config.job_deadline < job.accepted_at + self.config.lease
-        ):
-            return True
-        return self.store.renew(
+        held_until = job.accepted_at + self.config.lease
+        if job.attempts == 0 and now + self.config.job_deadline + self._margin() <= held_until:
+            return held_until
+        renewed = self.store.renew(
             job.key, owner=self.owner, attempts=job.attempts, lease=self.config.lease, now=now
         )
+        return now + self.config.lease if renewed else None
+
+    def _deadline(self, held_until: datetime) -> float:
+        """The attempt's deadline (on ``monotonic``): ``job_deadline`` from now, and a margin
+        before the lease ends however long holding it took, so that every call to the
+        platform is over before another process may take the job over."""
+        left = (held_until - self._margin() - self.clock()).total_seconds()
+        return self.monotonic() + min(self.config.job_deadline.total_seconds(), left)
+
+    def _margin(self) -> timedelta:
+        # Half the slack between the lease and the deadline: room for the clocks of the
+        # processes sharing the store to disagree, and for the store writes after the last call.
+        return (self.config.lease - self.config.job_deadline) / 2
 
     def _attempts_left(self, job: Job) -> bool:
         return job.attempts + 1 < self.config.max_attempts
@@ -389,6 +399,11 @@ class Responder:
             reply=reply if outcome in (Outcome.SENT, Outcome.DRY_RUN) else "",
             message_id=job.message.id,
         )
+
+
+def _summary(record: DecisionRecord) -> tuple[str, str, str, str, str]:
+    rule = record.rule or "-"
+    return record.lead_id, record.key, record.outcome.value, rule, record.reason
 
 
 def _blocked_reason(outcome: Outcome, why: str) -> str:

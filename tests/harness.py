@@ -117,6 +117,41 @@ def free_port() -> int:
         return port
 
 
+class SilentServer:
+    """A TCP server on loopback that accepts every connection and never answers (a hung Redis,
+    say); connections stay open until :meth:`close`."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port: int = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="silent-server")
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        for conn in self.accepted:
+            conn.close()
+        self.listener.close()
+
+    def __enter__(self) -> SilentServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 class Gunicorn:
     """The service under gunicorn (``responder.server.gunicorn_conf``), configured by environment."""
 

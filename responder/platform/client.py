@@ -1,8 +1,10 @@
 """HTTP client for the ABC Sales AI API.
 
 One :class:`AbcClient` holds one pooled :class:`httpx.Client`; it is safe to share between
-sender threads. Every call takes an absolute ``deadline`` on the client's ``clock``; retries
-(exponential backoff with full jitter) never sleep past it.
+sender threads. Every call takes an absolute ``deadline`` on the client's ``clock``: no call
+outlives it, however slowly the server answers (the socket operations of the default
+transport, :mod:`responder.platform.transport`, all end by it), and retries (exponential
+backoff with full jitter) never sleep past it.
 
 What is retried, and what is not:
 
@@ -42,6 +44,7 @@ from responder.errors import (
 )
 from responder.model import Connection, Message
 from responder.platform import shapes
+from responder.platform.transport import DeadlineTransport, until
 
 log = logging.getLogger("responder.client")
 
@@ -64,7 +67,8 @@ class AbcClient:
 
     ``base_url`` includes the version (``https://api.abcsalesbot.com/v1``). ``sleep`` and
     ``clock`` are injectable so that retries can be observed without waiting; ``rng`` draws
-    the jitter. At most ``max_attempts`` requests are made per call.
+    the jitter. At most ``max_attempts`` requests are made per call. A ``transport`` given
+    (tests) replaces the one that holds every call to its deadline.
 
     Raises :class:`ConfigError` when the URL is not http(s) or the key is empty or holds
     whitespace (it could not travel in a header).
@@ -107,6 +111,9 @@ class AbcClient:
         self._max_attempts = max(1, max_attempts)
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.base_url = str(url).rstrip("/")
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             headers={
@@ -120,10 +127,8 @@ class AbcClient:
                 write=read_timeout,
                 pool=connect_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+            limits=limits,
+            transport=transport or DeadlineTransport(limits=limits),
             follow_redirects=False,
         )
 
@@ -218,9 +223,10 @@ class AbcClient:
                 )
             attempt += 1
             try:
-                response = self._http.request(
-                    method, path, params=params, json=json, timeout=self._timeout(remaining)
-                )
+                with until(deadline, self._clock):
+                    response = self._http.request(
+                        method, path, params=params, json=json, timeout=self._timeout(remaining)
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error: RetryableError = PlatformUnavailable(
                     f"The ABC API could not be reached for {what} ({_describe(exc)})."

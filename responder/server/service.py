@@ -67,13 +67,13 @@ class Service:
         self._janitor = threading.Thread(
             target=self._janitor_loop, name="responder-janitor", daemon=True
         )
-        destination = "sandbox" if config.sandbox else config.api_url
+        destination = "sandbox" if config.sandbox else _safe_url(config.api_url)
         dry_run = ", DRY RUN (nothing is sent)" if config.dry_run else ""
         log.info(
             "responder %s ready: %d rules, store %s, %s%s",
             self.owner,
             len(book.all_rules),
-            _safe_store_name(config.store_url),
+            _safe_url(config.store_url),
             destination,
             dry_run,
         )
@@ -120,7 +120,8 @@ class Service:
                 return
 
     def readiness(self) -> str | None:
-        """None when a delivery now would be accepted and answered, else why not.
+        """None when a delivery now would be accepted and answered, else why not, in words fit
+        for anyone to read (the details, such as which host or file failed, go to the log).
 
         Not ready while the store cannot record a delivery, or while every sender is busy
         and the oldest job waiting for one has waited longer than ``Config.sender_wait``.
@@ -128,7 +129,8 @@ class Service:
         try:
             self.store.ping()
         except ResponderError as exc:
-            return f"store unavailable: {exc}"
+            log.warning("not ready, store unavailable: %s", exc)
+            return "store unavailable"
         with self._waiting_lock:
             waiting = len(self._waiting)
             oldest = next(iter(self._waiting.values()), None)
@@ -148,10 +150,19 @@ class Service:
         self.store.close()
 
 
-def _safe_store_name(url: str) -> str:
-    """The store URL without credentials or query (a password may hide in either)."""
+def _safe_url(url: str) -> str:
+    """``url`` without credentials or query (a password may hide in either), for a log line.
+
+    Anything without a scheme and a host (a file path) is returned as it is.
+    """
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return url  # a file path
     host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    if ":" in host:  # IPv6, bracketed again
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number: leave it out
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -25,8 +25,13 @@ Faults are one-shot: each API request takes the first pending fault whose path m
 (``"reply"`` = the reply endpoint, the default; ``"*"`` = any API path; else a glob on the
 path). Kinds: ``{"status": N}`` (with optional ``"retry_after"`` and ``"body"``),
 ``{"kind": "timeout_after_store", "seconds": S}``, ``{"kind": "drop_after_store"}``,
-``{"kind": "drop_before_store"}``, ``{"kind": "timeout_before_store", "seconds": S}``; each
-with an optional ``"times"``.
+``{"kind": "drop_before_store"}``, ``{"kind": "timeout_before_store", "seconds": S}``,
+``{"kind": "trickle", "seconds": S}`` (the view runs and stores its effect, then its answer
+goes out one byte every S seconds: status and headers at once, so no read of the client ever
+times out), ``{"kind": "trickle_before_store", "seconds": S, "padding": N}`` (200 at once,
+then N spaces one every S seconds, and only then the view runs, storing its effect, and its
+body follows; a client that hangs up before leaves nothing stored); each with an optional
+``"times"``. Stopping the simulator cuts a trickle short (nothing more is sent or stored).
 
 Run standalone with ``python -m responder.simulator --port 8081 --webhook URL --secret S``.
 

@@ -113,10 +113,14 @@ class Simulator:
         """The API base URL, ending with ``/v1``."""
         return self.url + "/v1"
 
-    def wait(self, seconds: float) -> None:
-        """Sleep ``seconds`` (if positive), but wake as soon as :meth:`stop` is called."""
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (if positive), but wake as soon as :meth:`stop` is called.
+
+        Returns False when the simulator is stopping (woken early, or already stopping).
+        """
         if seconds > 0:
             self._stopping.wait(seconds)
+        return not self._stopping.is_set()
 
     # -- state, from Python ----------------------------------------------------------------
 

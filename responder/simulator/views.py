@@ -27,7 +27,7 @@ from responder.simulator.state import Refusal
 if TYPE_CHECKING:
     from responder.simulator.server import Simulator
 
-ViewResult = Response | tuple[Response, int]
+ViewResult = faults.ViewResult
 _PROFILE_FIELDS = ("name", "email", "phone", "locale", "timezone", "tags", "custom_fields")
 
 
@@ -65,11 +65,13 @@ class _Views:
     def api_call(self, view: Callable[..., ViewResult], kwargs: Mapping[str, Any]) -> ViewResult:
         """Run an API view the way the platform would: counted, delayed, faulted, authorised.
 
-        The request is counted (and in flight until answered), waits out the latency, takes
-        the first pending fault meant for it, and needs the API key, in that order.
+        The request is counted (and in flight until answered, a trickled answer until its
+        last byte), waits out the latency, takes the first pending fault meant for it, and
+        needs the API key, in that order.
         """
         path, method = request.path, request.method
         latency = self.sim.state.begin_request(path, method)
+        answer: ViewResult | None = None
         try:
             self.sim.wait(latency)
             fault = self.sim.state.take_fault(path, method)
@@ -78,11 +80,13 @@ class _Views:
                 return early
             if not authorised(request.headers.get("Authorization", ""), self.sim.api_key):
                 return error(401, "Unauthorized: the API key is missing or invalid.")
-            result = view(**kwargs)
-            late = faults.after_view(fault, self.sim.wait)
-            return result if late is None else late
+            answer = faults.run_view(fault, functools.partial(view, **kwargs), self.sim.wait)
+            return answer
         finally:
-            self.sim.state.end_request()
+            if isinstance(answer, Response) and answer.is_streamed:
+                answer.call_on_close(self.sim.state.end_request)
+            else:
+                self.sim.state.end_request()
 
     # -- the ABC API -----------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ _IDLE_CONSUMER_MS = 24 * 3600 * 1000
 
 _LOGIN_REFUSED = (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)
 
+
 def parse_version(text: str) -> tuple[int, ...]:
     """``"7.0.15"`` -> ``(7, 0, 15)``; parts that are not numbers end the tuple."""
     parts: list[int] = []
@@ -122,7 +123,10 @@ class RedisStore:
     cannot be reached at that moment is not an error: the first method call that reaches it
     finishes opening (and may then raise ConfigError). Every method raises
     :class:`StoreUnavailable` when Redis cannot be reached, times out, is a read-only replica
-    or is out of memory; the client reconnects by itself once Redis is back.
+    or is out of memory; the client reconnects by itself once Redis is back. ``timeout``
+    bounds each wait on the server, so that a Redis that accepts connections but never
+    answers costs a call about that long, not more (the webhook then still answers 503 in
+    time).
     """
 
     def __init__(
@@ -133,7 +137,7 @@ class RedisStore:
         claim_ttl: timedelta = CLAIM_TTL,
         decision_ttl: timedelta = timedelta(days=90),
         decisions_cap: int = 100_000,
-        timeout: float = 3.0,
+        timeout: float = 1.0,
     ) -> None:
         url, url_prefix = split_prefix(url)
         self.prefix = _check_prefix(prefix or url_prefix or DEFAULT_PREFIX)
@@ -404,7 +408,13 @@ class RedisStore:
 
 
 def _connect(url: str, timeout: float) -> redis.Redis:
-    """A client for ``url`` (connecting lazily); ConfigError when the URL cannot be used."""
+    """A client for ``url`` (connecting lazily); ConfigError when the URL cannot be used.
+
+    One call waits about ``timeout`` seconds at most for a server that does not answer: a
+    timeout is never tried again. redis-py retries the connection, its handshake and the
+    command each under the same policy, one inside the other, so retrying timeouts made a
+    server that accepts connections and never answers hold every call for nine of them.
+    """
     try:
         return redis.Redis.from_url(
             url,
@@ -415,9 +425,15 @@ def _connect(url: str, timeout: float) -> redis.Redis:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             health_check_interval=15,
-            # A repeated script is harmless: a repeated accept or finish answers "already
-            # done" (the job stays persisted and leased), a repeated reservation refuses.
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
+            # A connection that dropped (a restart, an idle connection closed) is tried again
+            # at once, on a fresh one. A repeated script is harmless: a repeated accept or
+            # finish answers "already done" (the job stays persisted and leased), a repeated
+            # reservation refuses.
+            retry=Retry(
+                ExponentialWithJitterBackoff(base=0.05, cap=0.2),
+                retries=1,
+                supported_errors=(redis.exceptions.ConnectionError,),
+            ),
         )
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc

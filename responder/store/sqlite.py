@@ -42,7 +42,8 @@ class SQLiteStore:
     Opening creates the parent folder and the schema (idempotently, so several processes may
     open the same file at once). Raises :class:`StoreUnavailable` when the file cannot be
     created, opened or written, and from every method when SQLite fails or stays locked
-    longer than ``busy_timeout`` seconds.
+    longer than ``busy_timeout`` seconds (a writer waits at most that long for the other
+    writers of this process, then at most that long for those of other processes).
     """
 
     def __init__(
@@ -139,9 +140,26 @@ class SQLiteStore:
             ) from exc
 
     @contextmanager
+    def _queued(self) -> Iterator[None]:
+        """This process's turn to write, waited for at most ``busy_timeout`` seconds.
+
+        Else one stuck writer (another process holding the lock) would make the writers
+        queued behind it wait their busy timeouts one after the other.
+        """
+        if not self._writer.acquire(timeout=self._busy_timeout):
+            raise StoreUnavailable(
+                f"The state store {self.path} stayed locked for more than "
+                f"{self._busy_timeout:g} s; another process may be holding it."
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
+
+    @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction; ``write`` takes the write lock up front (BEGIN IMMEDIATE)."""
-        with self._guard(), (self._writer if write else nullcontext()):
+        with self._guard(), self._queued() if write else nullcontext():
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -288,9 +306,7 @@ class SQLiteStore:
                 "INSERT INTO reply_budget (lead_id, rule, at, job_key) VALUES (?, ?, ?, ?)",
                 (lead_id, rule, at, job_key),
             )
-            db.execute(
-                "UPDATE jobs SET sending = ? WHERE key = ?", (sending.to_json(), job_key)
-            )
+            db.execute("UPDATE jobs SET sending = ? WHERE key = ?", (sending.to_json(), job_key))
         return None
 
     def release_reply(self, job_key: str, lead_id: str, rule: str) -> None:

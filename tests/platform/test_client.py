@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -230,6 +231,30 @@ def test_connect_errors_are_retried_for_the_reply_too(fake: FakeTime) -> None:
     with client, pytest.raises(PlatformUnavailable, match="could not be reached"):
         client.reply(LEAD, "Hi", 123, deadline=fake.now + 60)
     assert len(fake.sleeps) == 2
+
+
+# Answers trickling one byte every 50 ms: each read well within the read timeout, the whole
+# answer (some 200 bytes) far beyond the deadline. The call ends at its deadline all the same.
+TRICKLE = {"kind": "trickle", "seconds": 0.05}
+
+
+def test_a_reply_whose_answer_trickles_ends_at_its_deadline_as_an_unknown_outcome(
+    sim: Simulator,
+) -> None:
+    sim.inject({**TRICKLE, "path": "reply"})
+    deadline = time.monotonic() + 1.0
+    with AbcClient(sim.base_url, "sim-key") as client, pytest.raises(OutcomeUnknown):
+        client.reply(LEAD, "We are open 9 to 6.", 123, deadline=deadline)
+    assert time.monotonic() < deadline + 2.0  # generous slack for a busy machine
+    assert sim.reply_attempts() == 1 and len(sim.replies()) == 1  # stored, answer cut short
+
+
+def test_a_read_whose_answer_trickles_ends_at_its_deadline(sim: Simulator) -> None:
+    sim.inject({**TRICKLE, "path": "*/conversations"})
+    deadline = time.monotonic() + 1.0
+    with AbcClient(sim.base_url, "sim-key") as client, pytest.raises(PlatformUnavailable):
+        client.conversation(LEAD, deadline=deadline)
+    assert time.monotonic() < deadline + 2.0
 
 
 def test_window_rejection_is_final_after_one_attempt(sim: Simulator, fake: FakeTime) -> None:

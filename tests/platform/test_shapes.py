@@ -23,9 +23,7 @@ def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 
 
-def parse(
-    name: str, header: str | None = None, delivery_id: str | None = "d-1"
-) -> shapes.Delivery:
+def parse(name: str, header: str | None = None, delivery_id: str | None = "d-1") -> shapes.Delivery:
     return shapes.parse_delivery(sample(name), event_header=header, delivery_id=delivery_id)
 
 

@@ -166,6 +166,49 @@ def test_a_read_timeout_after_the_reply_was_stored_sends_no_second_reply(
         assert sim.reply_attempts() == 1 and len(sim.replies("1")) == 1
 
 
+# Attempts that end with nothing definite are taken over after the lease: short ones here.
+QUICK_TAKEOVER = {"lease": timedelta(seconds=2), "job_deadline": timedelta(seconds=1.5)}
+
+
+def recorded(tmp_path: Path, lead_id: str) -> list[str]:
+    """The outcomes recorded for the lead, read once the service has stopped."""
+    store = SQLiteStore(tmp_path / "responder.db")
+    try:
+        return [record.outcome.value for record in store.decisions(lead_id=lead_id)]
+    finally:
+        store.close()
+
+
+def test_a_trickling_answer_is_given_up_before_the_lease_and_the_reply_sent_once(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    # 200 at once, then a space every 20 ms for some 5 s, well within every read timeout; the
+    # reply is stored only at the end, unless the caller has hung up by then.
+    sim.inject({"kind": "trickle_before_store", "seconds": 0.02, "padding": 250})
+    with running(sim, tmp_path, **QUICK_TAKEOVER) as service:
+        sim.say("1", HOURS_QUESTION)
+        [record] = outcomes(service.store, "1")
+        assert record.outcome is Outcome.SENT and "taken over" in record.reason
+    # Every attempt has ended with the service: the first one hung up at its deadline.
+    assert len(sim.replies("1")) == 1 and sim.reply_attempts() == 2
+    assert recorded(tmp_path, "1") == ["sent"]
+
+
+def test_an_attempt_stuck_on_a_trickling_read_ends_before_it_is_taken_over(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The channel connections answered one byte every 20 ms: some 5 s in all.
+    sim.inject({"kind": "trickle", "seconds": 0.02, "path": "*/messaging-channel-connections"})
+    caplog.set_level("INFO")
+    with running(sim, tmp_path, **QUICK_TAKEOVER) as service:
+        sim.say("1", HOURS_QUESTION, omit=["messaging_channel_connection_id"])
+        assert outcomes(service.store, "1")[0].outcome is Outcome.SENT
+    assert len(sim.replies("1")) == 1 and recorded(tmp_path, "1") == ["sent"]
+    messages = [record.getMessage() for record in caplog.records]
+    gave_up = next(i for i, m in enumerate(messages) if "tried again after its lease" in m)
+    assert gave_up < next(i for i, m in enumerate(messages) if "taking over job" in m)
+
+
 # -- health, configuration ----------------------------------------------------------------------
 
 
@@ -192,13 +235,16 @@ def test_not_ready_while_every_sender_is_busy_and_replies_wait(
         assert {r["lead_id"] for r in sim.replies()} == {"1", "2", "3"}
 
 
-def test_not_ready_when_the_disk_of_the_store_is_full(sim: Simulator, tmp_path: Path) -> None:
+def test_not_ready_when_the_disk_of_the_store_is_full(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with running(sim, tmp_path) as service:
         store = service.service.store
         assert isinstance(store, SQLiteStore)
         store._min_free_bytes = 2**62  # more than any disk has free
         ready = httpx.get(f"{service.url}/readyz")
-        assert ready.status_code == 503 and "the disk holding the store is full" in ready.text
+    assert ready.status_code == 503 and ready.json()["reason"] == "store unavailable"
+    assert any("the disk holding the store is full" in r.getMessage() for r in caplog.records)
 
 
 def test_starting_without_a_webhook_secret_is_refused(sim: Simulator, tmp_path: Path) -> None:

@@ -274,6 +274,34 @@ def test_timeout_after_store_stores_then_stalls(sim: Simulator, http: httpx.Clie
     assert len(sim.replies()) == 1
 
 
+def test_trickle_stores_then_answers_a_byte_at_a_time(sim: Simulator, http: httpx.Client) -> None:
+    sim.add_message("42", "Hello")
+    sim.inject({"kind": "trickle", "seconds": 0.005})
+    path = "/v1/leads/42/conversations/reply"
+    with http.stream("POST", path, json=REPLY, headers=AUTH, timeout=2.0) as response:
+        chunks = response.iter_raw()
+        assert response.status_code == 200 and next(chunks) == b"{"
+        assert len(sim.replies()) == 1  # stored before the first byte
+        rest = list(chunks)
+    assert len(rest) > 1 and all(len(chunk) <= 3 for chunk in rest)
+    body = json.loads(b"{" + b"".join(rest))
+    assert body["data"]["conversation"]["content"] == "Hi!"
+
+
+def test_trickle_before_store_stores_once_the_answer_is_out(
+    sim: Simulator, http: httpx.Client
+) -> None:
+    sim.add_message("42", "Hello")
+    sim.inject({"kind": "trickle_before_store", "seconds": 0.01, "padding": 20})
+    path = "/v1/leads/42/conversations/reply"
+    with http.stream("POST", path, json=REPLY, headers=AUTH, timeout=2.0) as response:
+        chunks = response.iter_raw()
+        assert response.status_code == 200 and next(chunks) == b" "
+        assert sim.replies() == []
+        body = json.loads(b"".join(chunks))
+    assert body["data"]["conversation"]["content"] == "Hi!" and len(sim.replies()) == 1
+
+
 def test_faults_and_latency_over_http(sim: Simulator, http: httpx.Client) -> None:
     sim.add_message("42", "Hello")
     response = http.post(
@@ -439,6 +467,26 @@ def test_stop_wakes_stalled_requests_and_leaves_no_threads() -> None:
     assert not caller.is_alive() and len(outcome) == 1
     assert set(threading.enumerate()) == baseline
     sim.stop()  # a second stop is harmless
+
+
+@pytest.mark.parametrize("kind", ["trickle", "trickle_before_store"])
+def test_stop_cuts_a_trickle_short_and_leaves_no_threads(kind: str) -> None:
+    baseline = set(threading.enumerate())
+    sim = Simulator().start()
+    sim.add_message("42", "Hello")
+    sim.inject({"kind": kind, "seconds": 60})
+    with httpx.Client(base_url=sim.url, timeout=30.0) as http:
+        path = "/v1/leads/42/conversations/reply"
+        with http.stream("POST", path, json=REPLY, headers=AUTH) as response:
+            chunks = response.iter_raw()
+            next(chunks)  # the first byte; the next would come in a minute
+            started = time.monotonic()
+            sim.stop()
+            assert time.monotonic() - started < 10
+            with pytest.raises(httpx.RemoteProtocolError):
+                list(chunks)
+    assert set(threading.enumerate()) == baseline
+    assert len(sim.replies()) == (1 if kind == "trickle" else 0)
 
 
 def test_standalone_prints_its_url_and_stops_on_interrupt() -> None:
