@@ -27,6 +27,8 @@ from responder.config import Config
 from responder.engine.decide import decide
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
+    DeliveryRejected,
+    MalformedDelivery,
     OutcomeUnknown,
     PlatformRejected,
     PlatformUnavailable,
@@ -55,6 +57,7 @@ from responder.platform.shapes import (
     HEADER_TIMESTAMP,
     hydrate,
     needs_hydration,
+    not_after,
     parse_delivery,
     reply_present,
 )
@@ -97,6 +100,8 @@ class Responder:
 
         Raises DeliveryRejected (with its HTTP status) for a delivery to refuse, and
         StoreUnavailable when the job cannot be persisted (the platform should redeliver).
+        A signed delivery gets no other error: whatever else goes wrong with it is logged and
+        refused as MalformedDelivery, or recorded as the message's ``failed`` outcome.
         """
         now = self.clock()
         header = {name.lower(): value for name, value in headers.items()}.get  # case-insensitive
@@ -106,27 +111,51 @@ class Responder:
             now=now.timestamp(),
             tolerance=self.config.timestamp_tolerance.total_seconds(),
         )
-        delivery = parse_delivery(
-            body,
-            event_header=header(HEADER_EVENT.lower()),
-            delivery_id=header(HEADER_DELIVERY.lower()),
-        )
+        try:
+            return self._take(
+                body, header(HEADER_EVENT.lower()), header(HEADER_DELIVERY.lower()), now
+            )
+        except (DeliveryRejected, StoreUnavailable):
+            raise
+        except Exception as exc:  # a bug met by a signed body: a 500 would be redelivered forever
+            log.exception("delivery refused: unexpected error")
+            raise MalformedDelivery("The delivery could not be read.") from exc
+
+    def _take(
+        self, body: bytes, event: str | None, delivery_id: str | None, now: datetime
+    ) -> Answer:
+        """Parse and claim a verified delivery. Escalations and messages without an id are
+        keyed on the hash of the signed body: the delivery header is not signed, and a
+        captured body replayed under a new one must be a duplicate."""
+        delivery = parse_delivery(body, event_header=event, delivery_id=delivery_id)
+        body_key = f"body:{delivery.digest}"
         if delivery.event_type == EVENT_ESCALATION and delivery.lead is not None:
             until = now + self.config.escalation_pause
-            self.store.pause(delivery.lead.id, until)
+            if not self.store.pause_once(body_key, delivery.lead.id, until, now=now):
+                return Answer(200, {"status": "duplicate"})
             log.info("lead %s asked for a person: paused until %s", delivery.lead.id, until)
             return Answer(200, {"status": "paused"})
         if delivery.message is None or delivery.lead is None:
             return Answer(200, {"status": "ignored"})
         assert delivery.event_type == EVENT_CONVERSATION_CREATED
         job = Job(
-            key=f"msg:{delivery.message.id}" if delivery.message.id else delivery.delivery_id,
+            key=f"msg:{delivery.message.id}" if delivery.message.id else body_key,
             lead=delivery.lead,
             message=delivery.message,
             accepted_at=now,
             delivery_id=delivery.delivery_id,
         )
-        if not self.store.accept(job, owner=self.owner, lease=self.config.lease, now=now):
+        try:
+            accepted = self.store.accept(job, owner=self.owner, lease=self.config.lease, now=now)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # a bug: the message gets an outcome, not redelivered forever
+            log.exception("job %s could not be accepted", job.key)
+            reason = f"the delivery could not be stored ({type(exc).__name__})"
+            if self.store.finish(self._record(job, Outcome.FAILED, reason)):
+                return Answer(202, {"status": "accepted"})
+            return Answer(200, {"status": "duplicate"})
+        if not accepted:
             return Answer(200, {"status": "duplicate"})
         self.dispatch(job)
         return Answer(202, {"status": "accepted"})
@@ -220,6 +249,7 @@ class Responder:
             return self._outbound(job, message)
 
         now = self.clock()
+        message = not_after(message, now)
         lead = job.lead
         if message.received_at is not None:
             state = self.store.note_inbound(lead.id, message.received_at)

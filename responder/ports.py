@@ -8,7 +8,8 @@ both pass the same contract tests.
 The store holds four things:
 
 - **claims and jobs** — an inbound message is claimed once under its key (kept at least
-  ``CLAIM_TTL``) and persisted as a job in the same atomic step; the job is *leased* to the
+  ``CLAIM_TTL``) and persisted as a job in the same atomic step (an escalation is claimed
+  with the pause it asks for, :meth:`Store.pause_once`); the job is *leased* to the
   process that accepted it. A process that dies leaves its leases to expire, and
   :meth:`Store.reclaim` hands those jobs to a live process.
 - **per-lead state** — first/last inbound time, pause, last reply time per rule, and the reply
@@ -115,6 +116,17 @@ class Store(Protocol):
 
     def pause(self, lead_id: str, until: datetime) -> None:
         """Silence the bot for the lead until ``until`` (never shortens an existing pause)."""
+        ...
+
+    def pause_once(self, key: str, lead_id: str, until: datetime, *, now: datetime) -> bool:
+        """Claim ``key`` and :meth:`pause` the lead until ``until``, in one atomic step.
+
+        For a request to pause that may come more than once (an escalation, replayed or
+        redelivered): returns False, changing nothing, when ``key`` is claimed already (the
+        claims are :meth:`accept`'s, kept as long) and the lead is still paused at ``now``.
+        Once no pause runs, the same key pauses the lead again (and is claimed anew): a
+        request repeated then cannot be told from a new one.
+        """
         ...
 
     def reserve_reply(

@@ -328,8 +328,14 @@ class AbcClient:
 
 
 def _segment(value: str) -> str:
-    """One URL path segment: a lead id can never reach another path."""
-    return quote(str(value), safe="")
+    """One URL path segment: a lead id can never reach another path.
+
+    Everything but letters, digits and ``-._~`` is percent-encoded (``/``, ``?``, ``#``,
+    ``%`` among them), and so are the dots of a segment made only of dots: ``.`` and ``..``
+    would otherwise be resolved as the path's own segments, by httpx before sending.
+    """
+    encoded = quote(str(value), safe="")
+    return encoded.replace(".", "%2E") if encoded and not encoded.strip(".") else encoded
 
 
 def _describe(exc: httpx.TransportError) -> str:

@@ -19,7 +19,9 @@ Deliveries
     ``messaging_channel_connection_id`` or ``connection_id``; the channel from
     ``messaging_channel_id`` or ``channel``.
   * The lead id is ``lead.id``; when the lead object has none, ``event_data.lead_id`` (or
-    ``event_data.lead.id``). It is taken to be the id the ``/v1/leads/{leadID}`` paths use.
+    ``event_data.lead.id``). It is taken to be the id the ``/v1/leads/{leadID}`` paths use,
+    so it must be a plain identifier (ASCII letters, digits and ``. _ : @ + -``, at most 128
+    characters, not ``.`` or ``..``): a delivery naming any other lead id is malformed.
     ``conversation_created`` and ``leads_escalation_requested`` without a usable lead id
     are malformed; other events may come without a lead.
   * Direction: ``inbound``/``in``/``incoming``/``received`` and ``outbound``/``out``/
@@ -32,6 +34,17 @@ Deliveries
     read as outbound from the bot. In a delivery its time is also dropped, so that
     :func:`needs_hydration` is true and the service reads the conversation instead (the
     dropped time survives a job's JSON round trip, a flag would not).
+
+Values
+  * Every value is read through :mod:`responder.platform.values`, so that whatever passes the
+    signature can be stored and computed with: lone surrogates in text become U+FFFD; a body
+    nested deeper than 32 levels or holding an integer of more than 4,300 digits is
+    malformed; ids are strings of at most 256 characters or integers within 64 bits.
+  * Times are plausible or absent: a time before 2000 or after 2100 is read as no time at
+    all (the message then needs hydration, and a window that cannot be proven open counts as
+    closed). A time later than the clock that handles the message is taken as that clock's
+    now (:func:`not_after`, applied by the pipeline): a platform clock running ahead, or a
+    forged far-future time, must not hold the lead's window open.
 
 API responses
   * ``GET /v1/leads/{id}/conversations`` answers ``{"data": {"conversations": [...]},
@@ -56,13 +69,18 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from responder.errors import MalformedDelivery, PlatformUnavailable
 from responder.model import Connection, Direction, Lead, Message, SenderType
-from responder.platform.signature import epoch_seconds, sign
+from responder.platform import values
+from responder.platform.signature import sign
+from responder.platform.values import identifier as _identifier
+from responder.platform.values import integer as _integer
+from responder.platform.values import text as _text
+from responder.platform.values import time as _time
 
 EVENT_CONVERSATION_CREATED = "conversation_created"
 EVENT_ESCALATION = "leads_escalation_requested"
@@ -121,12 +139,14 @@ _WINDOW_REJECTION = re.compile(
 class Delivery:
     """One webhook delivery, read. ``message`` is set for ``conversation_created`` only and
     may lack fields (see :func:`needs_hydration`); ``lead`` is None when the body names none.
+    ``digest`` is the hex SHA-256 of the (signed) body.
     """
 
     event_type: str
     delivery_id: str
     lead: Lead | None
     message: Message | None
+    digest: str = ""
 
 
 # -- deliveries ------------------------------------------------------------------------------
@@ -135,57 +155,40 @@ class Delivery:
 def parse_delivery(body: bytes, *, event_header: str | None, delivery_id: str | None) -> Delivery:
     """Read a webhook body (already verified) into a :class:`Delivery`.
 
-    Raises :class:`MalformedDelivery` when the body is not a UTF-8 JSON object, names no
-    event type, has an ``event_data`` or ``lead`` that is not an object, or is a
+    Raises :class:`MalformedDelivery` when the body is not a UTF-8 JSON object this service
+    reads (see the module notes on values), names no event type, has an ``event_data`` or
+    ``lead`` that is not an object, names a lead id that is not a plain identifier, or is a
     ``conversation_created`` / ``leads_escalation_requested`` delivery without a usable lead id.
     """
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # deep nesting too
+        data = values.load_json(body.decode("utf-8"))
+    except UnicodeDecodeError:
         raise MalformedDelivery("The delivery body is not valid JSON.") from None
+    except values.UnreadableJson as exc:
+        raise MalformedDelivery(f"The delivery body {exc}.") from None
     if not isinstance(data, dict):
         raise MalformedDelivery("The delivery body is JSON but not an object.")
 
-    event_type = _text(data.get("event_type")) or (event_header or "").strip()
+    event_type = _text(data.get("event_type")) or values.clean_text((event_header or "").strip())
     event_type = event_type.lower()
     if not event_type:
         raise MalformedDelivery("The delivery names no event type, neither in its body nor header.")
 
     event_data = _object(data.get("event_data"), "event_data")
     lead_data = _object(data.get("lead"), "lead")
-    source = event_data
-    for key in ("message", "conversation"):
-        nested = event_data.get(key)
-        if isinstance(nested, dict):
-            source = {**event_data, **nested}
-            break
+    lead = _delivered_lead(event_type, event_data, lead_data)
+    message = _delivered_message(event_data) if event_type == EVENT_CONVERSATION_CREATED else None
 
-    lead_id = (
-        _identifier(lead_data.get("id"))
-        or _identifier(event_data.get("lead_id"))
-        or _identifier(_object_or_empty(event_data.get("lead")).get("id"))
-    )
-    if not lead_id and event_type in _EVENTS_NEEDING_LEAD:
-        raise MalformedDelivery(f"The {event_type} delivery does not say which lead it is about.")
-    lead = _lead(lead_id, lead_data) if lead_id else None
+    digest = hashlib.sha256(body).hexdigest()
+    given = values.clean_text((delivery_id or "").strip())
+    return Delivery(event_type, given or "sha256:" + digest, lead, message, digest)
 
-    message = None
-    if event_type == EVENT_CONVERSATION_CREATED:
-        message, direction_known = _message(source)
-        if not direction_known:
-            message = Message(
-                text=message.text,
-                channel=message.channel,
-                received_at=None,
-                id=message.id,
-                direction=message.direction,
-                sender_type=message.sender_type,
-                connection_id=message.connection_id,
-            )
 
-    if not delivery_id or not delivery_id.strip():
-        delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()
-    return Delivery(event_type, delivery_id.strip(), lead, message)
+def not_after(message: Message, now: datetime) -> Message:
+    """``message`` with its time taken as ``now`` when it is stamped later than ``now``."""
+    if message.received_at is None or message.received_at <= now:
+        return message
+    return replace(message, received_at=now)
 
 
 def needs_hydration(message: Message) -> bool:
@@ -333,6 +336,40 @@ def build_delivery(
 # -- reading helpers -------------------------------------------------------------------------
 
 
+def _delivered_lead(
+    event_type: str, event_data: Mapping[str, Any], lead_data: Mapping[str, Any]
+) -> Lead | None:
+    lead_id = (
+        _identifier(lead_data.get("id"))
+        or _identifier(event_data.get("lead_id"))
+        or _identifier(_object_or_empty(event_data.get("lead")).get("id"))
+    )
+    if not lead_id:
+        if event_type in _EVENTS_NEEDING_LEAD:
+            raise MalformedDelivery(
+                f"The {event_type} delivery does not say which lead it is about."
+            )
+        return None
+    if not values.plain_identifier(lead_id):
+        raise MalformedDelivery(
+            f"The delivery's lead id {lead_id[:40]!r} is not a plain identifier (letters, "
+            "digits and . _ : @ + -, at most 128 characters)."
+        )
+    return _lead(lead_id, lead_data)
+
+
+def _delivered_message(event_data: Mapping[str, Any]) -> Message:
+    source = event_data
+    for key in ("message", "conversation"):
+        nested = event_data.get(key)
+        if isinstance(nested, dict):
+            source = {**event_data, **nested}
+            break
+    message, direction_known = _message(source)
+    # Dropping the time makes needs_hydration() true; see the module notes.
+    return message if direction_known else replace(message, received_at=None)
+
+
 def _message(data: Mapping[str, Any]) -> tuple[Message, bool]:
     """One message object; the flag says whether its direction could be told."""
     direction = _DIRECTIONS.get(_text(data.get("direction")).lower())
@@ -360,7 +397,7 @@ def _message_text(data: Mapping[str, Any]) -> str:
     for key in _TEXT_KEYS:
         value = data.get(key)
         if isinstance(value, str) and value.strip():
-            return value
+            return values.clean_text(value)
         if isinstance(value, dict):
             inner = _message_text({k: v for k, v in value.items() if k != "message"})
             if inner:
@@ -416,56 +453,6 @@ def _first(data: Mapping[str, Any], keys: Sequence[str], read: Callable[[object]
     return None
 
 
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _identifier(value: object) -> str:
-    if isinstance(value, bool):
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return value.strip()
-    return ""
-
-
-def _integer(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _time(value: object) -> datetime | None:
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text)
-            except ValueError:
-                return None
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if number is None:
-        return None
-    try:
-        return datetime.fromtimestamp(epoch_seconds(number), UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def _find_list(payload: object, keys: Sequence[str]) -> list[Any] | None:
     if not isinstance(payload, dict):
         return None
@@ -492,7 +479,7 @@ def _next_cursor(payload: object) -> str | None:
 
 
 def _numeric_id(message: Message) -> int:
-    return int(message.id) if message.id.isdigit() else -1
+    return int(message.id) if message.id.isascii() and message.id.isdigit() else -1
 
 
 def _order_key(message: Message) -> tuple[datetime, int]:

@@ -19,10 +19,10 @@ RESPONDER_LOG_LEVEL, RESPONDER_ACCESS_LOG).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from responder.config import load_config
+from responder.server.logs import configure_logging
 
 _config = load_config(check=False)
 
@@ -42,12 +42,9 @@ accesslog = _config.access_log or None
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """Send the responder's own log lines where gunicorn's go, in one format."""
-    logging.basicConfig(
-        level=loglevel.upper(),
-        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Send the responder's own log lines where gunicorn's go, in one format, with control
+    characters escaped (see responder/server/logs.py)."""
+    configure_logging(loglevel)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -96,6 +96,23 @@ end
 return 0
 """
 
+# KEYS: claim, lead hash. ARGV: pause until, claim TTL in seconds, now. 1 if it paused, else 0
+# (claimed already while the lead is still paused).
+PAUSE_ONCE = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  local paused = redis.call('HGET', KEYS[2], 'paused_until')
+  if paused and tonumber(paused) > tonumber(ARGV[3]) then
+    return 0
+  end
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+local current = redis.call('HGET', KEYS[2], 'paused_until')
+if not current or tonumber(ARGV[1]) > tonumber(current) then
+  redis.call('HSET', KEYS[2], 'paused_until', ARGV[1])
+end
+return 1
+"""
+
 RESERVE = """
 if redis.call('HGET', KEYS[1], 'k:' .. string.sub(ARGV[2], 3)) == ARGV[9] then
   return false  -- this job's reservation already: a retried script whose answer was lost

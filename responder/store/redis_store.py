@@ -162,6 +162,7 @@ class RedisStore:
         self._finish = script(scripts.FINISH)
         self._note_inbound = script(scripts.NOTE_INBOUND)
         self._pause = script(scripts.PAUSE)
+        self._pause_once = script(scripts.PAUSE_ONCE)
         self._reserve = script(scripts.RESERVE)
         self._release = script(scripts.RELEASE)
         self._prune_decisions = script(scripts.PRUNE_DECISIONS)
@@ -301,6 +302,13 @@ class RedisStore:
     def pause(self, lead_id: str, until: datetime) -> None:
         with self._guard():
             self._pause(keys=[self._k + "lead:" + lead_id], args=[ts_text(until)])
+
+    def pause_once(self, key: str, lead_id: str, until: datetime, *, now: datetime) -> bool:
+        """A retried script whose first run went through answers False: the pause is applied."""
+        keys = [self._k + "claim:" + key, self._k + "lead:" + lead_id]
+        args = [ts_text(until), self._claim_ttl, ts_text(now)]
+        with self._guard():
+            return bool(self._pause_once(keys=keys, args=args))
 
     def reserve_reply(
         self,

@@ -187,9 +187,7 @@ class SQLiteStore:
     def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
         at = to_ts(now)
         with self._tx() as db:
-            claimed = db.execute(
-                "INSERT OR IGNORE INTO claims (key, claimed_at) VALUES (?, ?)", (job.key, at)
-            )
+            claimed = db.execute(sql.CLAIM, (job.key, at))
             if claimed.rowcount == 0:
                 return False
             db.execute(
@@ -267,6 +265,17 @@ class SQLiteStore:
     def pause(self, lead_id: str, until: datetime) -> None:
         with self._tx() as db:
             db.execute(sql.PAUSE, (lead_id, to_ts(until)))
+
+    def pause_once(self, key: str, lead_id: str, until: datetime, *, now: datetime) -> bool:
+        at = to_ts(now)
+        with self._tx() as db:
+            if db.execute(sql.CLAIM, (key, at)).rowcount == 0:
+                paused = db.execute(sql.PAUSED_UNTIL, (lead_id,)).fetchone()
+                if paused is not None and paused[0] is not None and paused[0] > at:
+                    return False
+                db.execute("UPDATE claims SET claimed_at = ? WHERE key = ?", (at, key))
+            db.execute(sql.PAUSE, (lead_id, to_ts(until)))
+        return True
 
     def reserve_reply(
         self,

@@ -60,6 +60,10 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (at)",
 )
 
+CLAIM = "INSERT OR IGNORE INTO claims (key, claimed_at) VALUES (?, ?)"
+
+PAUSED_UNTIL = "SELECT paused_until FROM leads WHERE lead_id = ?"
+
 RECLAIM = """
     UPDATE jobs SET owner = ?, lease_until = ?, attempts = attempts + 1
     WHERE key IN (SELECT key FROM jobs WHERE lease_until < ? ORDER BY lease_until LIMIT ?)
