@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine with python3 >= 3.11 and make:
 #   make run   - the service (sandbox mode against the local ABC simulator without ABC_API_KEY)
-#   make test  - lint, type-check and the whole test suite (starts redis-server if installed
+#   make test  - lint, format check, type-check and the whole test suite (starts redis-server if installed
 #                and not running; without Redis, the Redis tests are skipped and listed)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check responder tests bench app.py
+	$(BIN)/ruff format --check responder tests bench app.py
 	$(BIN)/mypy
 	@.ci/ensure-redis || echo "the Redis tests will be skipped (see the summary at the end)"
 	$(BIN)/pytest -q

@@ -152,10 +152,23 @@ def wait_until_up(url: str, process: Process, timeout: float = 30.0) -> None:
 def start_simulator(port: int, latency: float) -> Process:
     process = Process(
         "simulator",
-        [sys.executable, "-m", "responder.simulator", "--host", HOST, "--port", str(port),
-         "--secret", SECRET, "--api-key", API_KEY, "--latency", str(latency)],
+        [
+            sys.executable,
+            "-m",
+            "responder.simulator",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--secret",
+            SECRET,
+            "--api-key",
+            API_KEY,
+            "--latency",
+            str(latency),
+        ],
         dict(os.environ),
-    )  # fmt: skip
+    )
     wait_until_up(f"http://{HOST}:{port}/_sim/state", process)
     return process
 
@@ -198,8 +211,12 @@ def ceiling_app() -> Flask:
 
 def http_request(port: int, body: bytes, headers: dict[str, str]) -> bytes:
     """One raw HTTP/1.1 POST /webhook, built before the timed phase."""
-    lines = ["POST /webhook HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close",
-             f"Content-Length: {len(body)}"]  # fmt: skip
+    lines = [
+        "POST /webhook HTTP/1.1",
+        f"Host: {HOST}:{port}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -231,15 +248,18 @@ def unregistered_deliveries(lead_ids: Sequence[str]) -> list[tuple[bytes, dict[s
     now = datetime.now().astimezone().isoformat()
     for number, lead_id in enumerate(lead_ids):
         message = {
-            "id": 10_000_000 + number, "lead_id": lead_id, "content": TEXT,
-            "direction": "inbound", "sender_type": "lead", "messaging_channel_id": "whatsapp",
-            "messaging_channel_connection_id": 123, "created_at": now,
-        }  # fmt: skip
+            "id": 10_000_000 + number,
+            "lead_id": lead_id,
+            "content": TEXT,
+            "direction": "inbound",
+            "sender_type": "lead",
+            "messaging_channel_id": "whatsapp",
+            "messaging_channel_connection_id": 123,
+            "created_at": now,
+        }
         lead = {"id": lead_id, "name": f"Lead {lead_id}"}
         deliveries.append(
-            shapes.build_delivery(
-                shapes.EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET
-            )
+            shapes.build_delivery(shapes.EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET)
         )
     return deliveries
 
@@ -453,7 +473,7 @@ def show(results: Sequence[Result], cores: int) -> None:
         ("sim cpu ms/d", lambda r: f(r.per_delivery_ms(r.sim_cpu), 2) if r.sim_cpu else "-"),
         ("gen cpu ms/d", lambda r: f(r.per_delivery_ms(r.generator_cpu), 2)),
         ("cores busy", lambda r: f"{r.total_cpu / r.wall:.2f}/{cores}"),
-    ]  # fmt: skip
+    ]
     rows = [[name for name, _ in columns]] + [[cell(r) for _, cell in columns] for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     for row in rows:
@@ -468,32 +488,46 @@ def show(results: Sequence[Result], cores: int) -> None:
                 for status, count in sorted(refused.items())
             )
             print(f"{r.target} at {r.rate}/s: not accepted: {statuses}")
-        print(f"{r.target} at {r.rate}/s: CPU seconds per gunicorn process (master first): "
-              f"{split}; phase lasted {r.wall:.1f} s")  # fmt: skip
+        print(
+            f"{r.target} at {r.rate}/s: CPU seconds per gunicorn process (master first): "
+            f"{split}; phase lasted {r.wall:.1f} s"
+        )
 
 
 def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
     checks = []
     for r in results:
         late = percentile(r.late_ms, 0.99)
-        checks.append((
-            f"generator on time at {r.rate}/s ({r.target}): "
-            f"lateness p99 <= {GENERATOR_LATE_P99_MS:.0f} ms",
-            late <= GENERATOR_LATE_P99_MS, f"{late:.2f} ms, {r.achieved_rate:.1f}/s achieved",
-        ))  # fmt: skip
+        checks.append(
+            (
+                f"generator on time at {r.rate}/s ({r.target}): "
+                f"lateness p99 <= {GENERATOR_LATE_P99_MS:.0f} ms",
+                late <= GENERATOR_LATE_P99_MS,
+                f"{late:.2f} ms, {r.achieved_rate:.1f}/s achieved",
+            )
+        )
         if r.target != "service":
             continue
         ack = percentile(r.ack_ms, 0.99)
         reply = percentile(r.reply_ms, 0.99) if r.reply_ms else float("inf")
         checks += [
-            (f"every delivery accepted at {r.rate}/s", r.not_accepted == 0,
-             f"{r.not_accepted} not 202"),
-            (f"ack p99 <= {TARGET_ACK_P99_MS:.0f} ms at {r.rate}/s", ack <= TARGET_ACK_P99_MS,
-             f"{ack:.2f} ms"),
+            (
+                f"every delivery accepted at {r.rate}/s",
+                r.not_accepted == 0,
+                f"{r.not_accepted} not 202",
+            ),
+            (
+                f"ack p99 <= {TARGET_ACK_P99_MS:.0f} ms at {r.rate}/s",
+                ack <= TARGET_ACK_P99_MS,
+                f"{ack:.2f} ms",
+            ),
             (f"every reply sent at {r.rate}/s", r.replied == r.sent, f"{r.replied}/{r.sent}"),
-            (f"delivery-to-reply p99 <= {TARGET_REPLY_P99_MS:.0f} ms at {r.rate}/s",
-             reply <= TARGET_REPLY_P99_MS, f"{reply:.1f} ms"),
-        ]  # fmt: skip
+            (
+                f"delivery-to-reply p99 <= {TARGET_REPLY_P99_MS:.0f} ms at {r.rate}/s",
+                reply <= TARGET_REPLY_P99_MS,
+                f"{reply:.1f} ms",
+            ),
+        ]
     return checks
 
 
@@ -541,10 +575,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cores = len(os.sched_getaffinity(0))
     print(f"machine: {machine()}; load average before: {load_average()}")
-    print(f"rates {rates}/s for {args.duration:g} s each; "
-          f"API latency {args.latency * 1000:.0f} ms; "
-          f"gunicorn workers={os.environ.get('RESPONDER_WORKERS', '2')} "
-          f"threads={os.environ.get('RESPONDER_THREADS', '8')}\n")  # fmt: skip
+    print(
+        f"rates {rates}/s for {args.duration:g} s each; "
+        f"API latency {args.latency * 1000:.0f} ms; "
+        f"gunicorn workers={os.environ.get('RESPONDER_WORKERS', '2')} "
+        f"threads={os.environ.get('RESPONDER_THREADS', '8')}\n"
+    )
 
     processes: list[Process] = []
     results: list[Result] = []
@@ -574,8 +610,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         processes.append(service)
         # Warm up (first connections, first SQLite pages, lazy imports); not measured.
         warm_ids = [str(900_000 + i) for i in range(WARMUP)]
-        run_phase("warm-up", service, service_port, 50, registered_deliveries(sim_url, warm_ids),
-                  warm_ids, sim, sim_url, client)  # fmt: skip
+        run_phase(
+            "warm-up",
+            service,
+            service_port,
+            50,
+            registered_deliveries(sim_url, warm_ids),
+            warm_ids,
+            sim,
+            sim_url,
+            client,
+        )
         for phase, rate in enumerate(rates):
             count = int(rate * args.duration)
             lead_ids = [str(1_000_000 * (phase + 1) + i) for i in range(count)]
@@ -586,9 +631,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(1)  # let the simulator's request threads wind down
             print(f"service at {rate}/s: sending ...", flush=True)
             results.append(
-                run_phase("service", service, service_port, rate, deliveries, lead_ids, sim,
-                          sim_url, client)
-            )  # fmt: skip
+                run_phase(
+                    "service",
+                    service,
+                    service_port,
+                    rate,
+                    deliveries,
+                    lead_ids,
+                    sim,
+                    sim_url,
+                    client,
+                )
+            )
         service.stop()
 
         if not args.no_ceiling:
@@ -596,15 +650,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             ceiling = start_gunicorn("ceiling", "bench.service:ceiling_app()", ceiling_port, {})
             processes.append(ceiling)
             warm_ids = [str(8_000_000 + i) for i in range(WARMUP)]
-            run_phase("warm-up", ceiling, ceiling_port, 50, unregistered_deliveries(warm_ids),
-                      warm_ids, None, sim_url, client)  # fmt: skip
+            run_phase(
+                "warm-up",
+                ceiling,
+                ceiling_port,
+                50,
+                unregistered_deliveries(warm_ids),
+                warm_ids,
+                None,
+                sim_url,
+                client,
+            )
             for rate in rates:
                 lead_ids = [str(9_000_000 + i) for i in range(int(rate * args.duration))]
                 print(f"bare Flask at {rate}/s: sending ...", flush=True)
                 results.append(
-                    run_phase("flask-202", ceiling, ceiling_port, rate,
-                              unregistered_deliveries(lead_ids), lead_ids, None, sim_url, client)
-                )  # fmt: skip
+                    run_phase(
+                        "flask-202",
+                        ceiling,
+                        ceiling_port,
+                        rate,
+                        unregistered_deliveries(lead_ids),
+                        lead_ids,
+                        None,
+                        sim_url,
+                        client,
+                    )
+                )
             ceiling.stop()
         print(
             f"\nload average after: {load_average()} "

@@ -174,9 +174,19 @@ class Gunicorn:
         until the port accepts connections (no request reaches the service)."""
         self.process = subprocess.Popen(
             # app:app, as the Dockerfile runs it (cwd is the repository root).
-            [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf", "app:app"],
-            env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:responder.server.gunicorn_conf",
+                "app:app",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         if wait_for_http:
             wait_for(self._ready, timeout=30, what="gunicorn to answer /readyz")
         else:

@@ -25,7 +25,9 @@ def test_check_passes_on_the_shipped_rules(capsys: pytest.CaptureFixture[str]) -
 def test_check_reports_every_problem_and_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rules_dir, templates_dir = write_book(tmp_path, """
+    rules_dir, templates_dir = write_book(
+        tmp_path,
+        """
         rules:
           - name: pricing
             keyword: [price]
@@ -33,7 +35,8 @@ def test_check_reports_every_problem_and_exits_1(
           - name: hours
             keywords: [hours]
             reply: nosuch
-    """)  # fmt: skip
+    """,
+    )
     assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 1
     out = capsys.readouterr().out
     assert (
@@ -47,7 +50,9 @@ def test_check_reports_every_problem_and_exits_1(
 def test_check_fails_when_an_example_goes_to_another_rule(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rules_dir, templates_dir = write_book(tmp_path, """
+    rules_dir, templates_dir = write_book(
+        tmp_path,
+        """
         rules:
           - name: pricing
             keywords: [price]
@@ -57,7 +62,8 @@ def test_check_fails_when_an_example_goes_to_another_rule(
           - name: delivery
             keywords: [delivery]
             reply: other
-    """)  # fmt: skip
+    """,
+    )
     assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 1
     out = capsys.readouterr().out
     assert 'the example "how much is it?" was answered by no rule' in out
@@ -117,8 +123,12 @@ def test_chat_tracks_cooldown_pause_and_first_message() -> None:
     script = "hi\nprice?\nprice?\n/wait 6h\nprice?\nagent\nprice?\n/quit\n"
     result = subprocess.run(
         [sys.executable, "-m", "responder.cli", "chat", *SHIPPED, "--at", "2026-11-25 11:00"],
-        input=script, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     outcomes = [part.splitlines()[0] for part in result.stdout.split("=> ")[1:]]
     assert outcomes[0].startswith("welcome: the lead's first message")
@@ -131,6 +141,7 @@ def test_chat_tracks_cooldown_pause_and_first_message() -> None:
 
 def test_the_console_script_is_installed() -> None:
     exe = Path(sys.executable).with_name("responder")
-    result = subprocess.run([str(exe), "check", *SHIPPED], capture_output=True, text=True,
-                            timeout=60, check=False)  # fmt: skip
+    result = subprocess.run(
+        [str(exe), "check", *SHIPPED], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0 and "OK:" in result.stdout

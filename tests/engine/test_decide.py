@@ -203,7 +203,8 @@ def test_matching_many_rules_picks_the_earliest(tmp_path: Path) -> None:
 
 def test_a_zero_cooldown_answers_every_time(tmp_path: Path) -> None:
     book = book_from(
-        tmp_path, "settings:\n  cooldown: 0s\nrules:\n  - name: a\n    keywords: [hi]\n    text: x\n"
+        tmp_path,
+        "settings:\n  cooldown: 0s\nrules:\n  - name: a\n    keywords: [hi]\n    text: x\n",
     )
     state = LeadState(first_seen=RETURNING.first_seen, last_reply={"a": NOW})
     assert run(book, "hi", state=state).replies

@@ -16,8 +16,9 @@ def hadolint() -> str:
 
 
 def test_hadolint_finds_nothing() -> None:
-    result = subprocess.run([hadolint(), str(DOCKERFILE)], capture_output=True, text=True,
-                            check=False, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [hadolint(), str(DOCKERFILE)], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

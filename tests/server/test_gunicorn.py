@@ -82,8 +82,10 @@ def test_a_worker_killed_mid_send_still_replies_exactly_once(
             sim.inject({"kind": "drop_before_store"})
         answer = sim.say("1", HOURS_QUESTION)
         assert isinstance(answer, httpx.Response) and answer.status_code == 202
-        wait_for(lambda: sim.stats()["reply_attempts"] >= 1 or sim.stats()["requests"] >= 1,
-                 what="the reply request to arrive")  # fmt: skip
+        wait_for(
+            lambda: sim.stats()["reply_attempts"] >= 1 or sim.stats()["requests"] >= 1,
+            what="the reply request to arrive",
+        )
         for pid in server.worker_pids():
             os.kill(pid, signal.SIGKILL)
         sim.set_latency(0)

@@ -100,8 +100,9 @@ def test_three_instances_answer_each_message_exactly_once(
 ) -> None:
     rng = random.Random(7)
     with ExitStack() as stack:
-        env = instance_env(sim, store_url, rules, RESPONDER_JOB_DEADLINE="20s",
-                           RESPONDER_LEASE="30s")  # fmt: skip
+        env = instance_env(
+            sim, store_url, rules, RESPONDER_JOB_DEADLINE="20s", RESPONDER_LEASE="30s"
+        )
         instances = [stack.enter_context(Gunicorn(env, workers=2)) for _ in range(3)]
         # 200 leads; 700 distinct messages, 60 of them from leads whose window closed a
         # day ago; 300 more deliveries are duplicates of those 700.
@@ -200,10 +201,24 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port)
         try:
             wait_for(lambda: _answers(client), what="redis-server to start")
@@ -243,8 +258,10 @@ def test_redis_down_means_503_and_nothing_accepted_is_lost(
             time.sleep(1)
             server.start()
             sim.set_latency(0)
-            wait_for(lambda: http.get(f"{instance.url}/readyz").status_code == 200,
-                     what="the service to recover")  # fmt: skip
+            wait_for(
+                lambda: http.get(f"{instance.url}/readyz").status_code == 200,
+                what="the service to recover",
+            )
             # The platform redelivers what was refused.
             assert [post(http, instance.url, *d) for d in during] == [202] * 10
             store = open_store(server.url)

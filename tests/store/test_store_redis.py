@@ -168,9 +168,13 @@ def test_prefixes_keep_deployments_apart(
     assert two.accept(make_job("m1"), owner="a", lease=LEASE, now=T0) is True
     one.note_inbound("lead-1", T0)
     one.reserve_reply(
-        "m1", "lead-1", Sending("faq", "Hi", 123, T0),
-        cooldown=LEASE, budget=1, budget_period=timedelta(hours=1),
-    )  # fmt: skip
+        "m1",
+        "lead-1",
+        Sending("faq", "Hi", 123, T0),
+        cooldown=LEASE,
+        budget=1,
+        budget_period=timedelta(hours=1),
+    )
     one.finish(make_record("m1"))
 
     assert two.lead_state("lead-1").first_seen is None
