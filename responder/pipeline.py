@@ -16,7 +16,6 @@ keeps no state of its own except a short-lived cache of channel connections.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from responder.config import Config
+from responder.connections import ConnectionCache
 from responder.engine.decide import decide
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
@@ -38,7 +38,6 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.model import (
-    Connection,
     DecisionRecord,
     Direction,
     Job,
@@ -90,8 +89,11 @@ class Responder:
     dispatch: Callable[[Job], None]
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
-    _connections: tuple[float, list[Connection]] | None = field(default=None, repr=False)
-    _connections_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _channels: ConnectionCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ttl = self.config.connections_ttl.total_seconds()
+        self._channels = ConnectionCache(ttl, self.monotonic)
 
     # -- webhook side ----------------------------------------------------------------------
 
@@ -265,7 +267,7 @@ class Responder:
         closes = window_closes(message, state, self.config)
         if closes is not None and now >= closes:
             return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), rule.name)
-        connection_id = self._connection_id(message, deadline)
+        connection_id = self._channels.reply_connection(self.api, message, deadline)
         if connection_id is None:
             reason = "no connected channel to reply on"
             return self._record(job, Outcome.CHANNEL_UNAVAILABLE, reason, rule.name)
@@ -359,7 +361,7 @@ class Responder:
         except WindowClosed as exc:
             return Outcome.WINDOW_CLOSED, f"the platform refused: {exc}"
         except PlatformRejected as exc:
-            self._forget_connections()
+            self._channels.forget()
             return Outcome.FAILED, f"the platform refused: {exc}"
 
     def _delivered(self, job: Job, reply: str, deadline: float) -> bool:
@@ -386,30 +388,6 @@ class Responder:
         since = self.clock() - ECHO_WINDOW
         sent = self.store.decisions(lead_id=job.lead.id, outcome=Outcome.SENT, limit=20)
         return any(r.reply.strip() == message.text.strip() and r.at >= since for r in sent)
-
-    def _connection_id(self, message: Message, deadline: float) -> int | None:
-        """The connection the message came in on, else the default connected one."""
-        if message.connection_id is not None:
-            return message.connection_id
-        connections = self._cached_connections(deadline)
-        connected = [c for c in connections if c.connected]
-        chosen = next((c for c in connected if c.default), connected[0] if connected else None)
-        return chosen.id if chosen else None
-
-    def _cached_connections(self, deadline: float) -> list[Connection]:
-        with self._connections_lock:
-            cached = self._connections
-        if cached is not None and self.monotonic() < cached[0]:
-            return cached[1]
-        connections = self.api.connections(deadline=deadline)
-        expires = self.monotonic() + self.config.connections_ttl.total_seconds()
-        with self._connections_lock:
-            self._connections = (expires, connections)
-        return connections
-
-    def _forget_connections(self) -> None:
-        with self._connections_lock:
-            self._connections = None
 
     def _record(
         self,
