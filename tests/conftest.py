@@ -21,6 +21,7 @@ from redis.retry import Retry
 from responder.ports import Store
 from responder.store.redis_store import RedisStore
 from responder.store.sqlite import SQLiteStore
+from tests.pipeline_harness import Pipeline, pipelines
 
 REDIS_URL = os.environ.get("RESPONDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -120,3 +121,17 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactor
 def store(store_factory: StoreFactory) -> Store:
     """A fresh, empty store, on SQLite and on Redis."""
     return store_factory()
+
+
+@pytest.fixture
+def make(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
+    """Builds responders on one fresh SQLite store, driven through their seams (see
+    tests/pipeline_harness.py); each call is another process on the same store."""
+    with pipelines(tmp_path) as build:
+        yield build
+
+
+@pytest.fixture
+def p(make: Callable[..., Pipeline]) -> Pipeline:
+    """One responder, driven through its seams."""
+    return make()

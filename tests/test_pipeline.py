@@ -6,7 +6,7 @@ in-memory ABC API of :mod:`tests.pipeline_harness` on a fixed clock.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,21 +40,8 @@ from tests.pipeline_harness import (
     SECRET,
     SPARE,
     Pipeline,
-    pipelines,
 )
 from tests.rulebooks import book_from
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
-    with pipelines(tmp_path) as build:
-        yield build
-
-
-@pytest.fixture
-def p(make: Callable[..., Pipeline]) -> Pipeline:
-    return make()
-
 
 Headers = dict[str, str]
 Mangle = Callable[[bytes, Headers], tuple[bytes, Headers]]

@@ -3,9 +3,8 @@ delivery lacks the message (the set-up is in :mod:`tests.pipeline_harness`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,20 +23,7 @@ from tests.pipeline_harness import (
     NOW,
     SECOND,
     Pipeline,
-    pipelines,
 )
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
-    with pipelines(tmp_path) as build:
-        yield build
-
-
-@pytest.fixture
-def p(make: Callable[..., Pipeline]) -> Pipeline:
-    return make()
-
 
 # -- the ABC API failing: lost answers, unavailability, refusals ------------------------------
 
