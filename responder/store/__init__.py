@@ -2,7 +2,11 @@
 
 ``open_store("sqlite:///var/lib/responder/state.db")`` (or ``sqlite:relative/path.db``, or a
 plain file path) opens the embedded SQLite store; ``open_store("redis://host:6379/0")`` (or
-``rediss://`` for TLS, optionally ``?prefix=name``) the shared Redis store.
+``rediss://`` for TLS, optionally ``?prefix=name``) the shared Redis store. Both implement
+:class:`responder.ports.Store`.
+
+May import ``responder.ports``, ``responder.model``, ``responder.errors``, sqlite3 and redis;
+nothing of the engine, the platform or the server.
 """
 
 from __future__ import annotations
