@@ -20,13 +20,20 @@ import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
+from responder.engine.budget import RenderLimits, activate, deactivate
 from responder.engine.folder import FolderFile, read_folder
-from responder.engine.jinja_env import ReplyEnvironment, explain_failure, failure_line
+from responder.engine.jinja_env import (
+    ReplyEnvironment,
+    explain_failure,
+    failure_line,
+    needs_budget,
+)
 from responder.engine.problems import Problem, Severity, display_path
 from responder.errors import TemplateError
 
 __all__ = [
     "MAX_REPLY_CHARS",
+    "RenderLimits",
     "Template",
     "TemplateLibrary",
     "render",
@@ -37,6 +44,7 @@ MAX_REPLY_CHARS = 4096
 """Longest reply, in characters (WhatsApp's limit for one text message)."""
 
 _CUT_MARK = "…"
+_LIMITS = RenderLimits()
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _FORBIDDEN_TAGS = {
     nodes.Extends: "extends",
@@ -55,7 +63,16 @@ class Template:
     variant, ``""`` for a default file and for inline texts.
     """
 
-    __slots__ = ("_compiled", "_file", "_first_line", "_globals", "locale", "name", "origin")
+    __slots__ = (
+        "_budgeted",
+        "_compiled",
+        "_file",
+        "_first_line",
+        "_globals",
+        "locale",
+        "name",
+        "origin",
+    )
 
     def __init__(
         self,
@@ -66,6 +83,7 @@ class Template:
         compiled: jinja2.Template,
         file: str,
         first_line: int,
+        budgeted: bool = True,
     ) -> None:
         self.name = name
         self.origin = origin
@@ -76,6 +94,7 @@ class Template:
         self._globals: dict[str, Any] = dict(compiled.globals)
         self._file = file
         self._first_line = first_line
+        self._budgeted = budgeted  # False: nothing in it can take time (see needs_budget)
 
     def __repr__(self) -> str:
         return f"Template(name={self.name!r}, origin={self.origin!r})"
@@ -289,6 +308,17 @@ class TemplateLibrary:
                     f"the template has a mistake: {exc.message or 'it cannot be read'}",
                 )
             ]
+        except (RecursionError, SyntaxError, MemoryError):
+            # Jinja's parser and Python's compiler give up on blocks or brackets nested
+            # hundreds deep; no reply needs that, and check must report it, not crash.
+            return None, [
+                Problem(
+                    file,
+                    first_line,
+                    "the template nests blocks or brackets too deeply to be read; "
+                    "write it with fewer levels inside each other",
+                )
+            ]
         compiled = self._env.template_class.from_code(
             self._env, code, self._env.make_globals(None), None
         )
@@ -299,11 +329,14 @@ class TemplateLibrary:
             compiled=compiled,
             file=file,
             first_line=first_line,
+            budgeted=needs_budget(tree),
         )
         return template, []
 
 
-def render(template: Template, context: Mapping[str, object]) -> str:
+def render(
+    template: Template, context: Mapping[str, object], *, limits: RenderLimits = _LIMITS
+) -> str:
     """Fill ``template`` in with ``context`` and return the reply.
 
     ``context`` is what :func:`~responder.engine.context.build_context` makes. Surrounding
@@ -312,10 +345,14 @@ def render(template: Template, context: Mapping[str, object]) -> str:
     result never exceeds the limit and the cut shows; rendering stops as soon as the limit is
     passed, so a runaway loop does not build a huge text.
 
+    The render runs under ``limits`` (time, loop turns, calls, text built; see
+    :class:`~responder.engine.budget.RenderLimits`) and the sandbox's size limits, enforced
+    from inside the template's own steps, so a render over them stops there and then.
+
     Raises :class:`~responder.errors.TemplateError` with a sentence naming the template and
-    line when the sandbox refuses something, a value is used in a way a missing value cannot
-    be (``missing + 1``), a calculation fails (division by zero), an unknown filter is
-    reached, or the reply comes out empty.
+    line when the sandbox refuses something, the render goes over its limits, a value is
+    used in a way a missing value cannot be (``missing + 1``), a calculation fails (division
+    by zero), an unknown filter is reached, or the reply comes out empty.
     """
     compiled = template._compiled
     variables = {**template._globals, **context}
@@ -326,6 +363,7 @@ def render(template: Template, context: Mapping[str, object]) -> str:
     parts: list[str] = []
     size = 0
     end = 0  # length up to the last non-whitespace character
+    token = activate(limits) if template._budgeted else None
     try:
         for chunk in stream:
             if not parts:
@@ -343,6 +381,8 @@ def render(template: Template, context: Mapping[str, object]) -> str:
         raise TemplateError(f"the reply template {where} {explain_failure(exc)}") from None
     finally:
         stream.close()
+        if token is not None:
+            deactivate(token)
     text = "".join(parts)[:end]
     if not text:
         raise TemplateError(f"the reply template {template.origin} produced an empty reply")
