@@ -11,7 +11,6 @@ values, compiles inline texts of rule files, and picks the file that fits a lead
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -28,12 +27,12 @@ from responder.engine.jinja_env import (
     failure_line,
     needs_budget,
 )
+from responder.engine.locales import fallbacks, locale_key, split_name
 from responder.engine.problems import Problem, Severity, display_path
 from responder.errors import TemplateError
 
 __all__ = [
     "MAX_REPLY_CHARS",
-    "RenderLimits",
     "Template",
     "TemplateLibrary",
     "render",
@@ -45,7 +44,6 @@ MAX_REPLY_CHARS = 4096
 
 _CUT_MARK = "…"
 _LIMITS = RenderLimits()
-_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _FORBIDDEN_TAGS = {
     nodes.Extends: "extends",
     nodes.Include: "include",
@@ -170,7 +168,7 @@ class TemplateLibrary:
         variants = self._variants.get(name)
         if not variants:
             raise KeyError(f"there is no template named '{name}'")
-        for key in _fallbacks(locale):
+        for key in fallbacks(locale):
             if key in variants:
                 return variants[key]
         raise TemplateError(
@@ -252,7 +250,7 @@ class TemplateLibrary:
         if template is None:
             return
         variants = self._variants.setdefault(name, {})
-        key = _locale_key(locale)
+        key = locale_key(locale)
         if key in variants:
             self.problems.append(
                 Problem(
@@ -300,25 +298,8 @@ class TemplateLibrary:
             if forbidden:
                 return None, forbidden
             code = self._env.compile(tree, name=name, filename=filename)
-        except TemplateSyntaxError as exc:
-            return None, [
-                Problem(
-                    file,
-                    first_line + (exc.lineno or 1) - 1,
-                    f"the template has a mistake: {exc.message or 'it cannot be read'}",
-                )
-            ]
-        except (RecursionError, SyntaxError, MemoryError):
-            # Jinja's parser and Python's compiler give up on blocks or brackets nested
-            # hundreds deep; no reply needs that, and check must report it, not crash.
-            return None, [
-                Problem(
-                    file,
-                    first_line,
-                    "the template nests blocks or brackets too deeply to be read; "
-                    "write it with fewer levels inside each other",
-                )
-            ]
+        except (TemplateSyntaxError, RecursionError, SyntaxError, MemoryError) as exc:
+            return None, [_compile_problem(exc, file, first_line)]
         compiled = self._env.template_class.from_code(
             self._env, code, self._env.make_globals(None), None
         )
@@ -391,35 +372,15 @@ def render(
     return text
 
 
-def split_name(stem: str) -> tuple[str, str]:
-    """A template file's path inside its folder, less ``.j2``: its template and its language.
-
-    ``faq/pricing.ms-MY`` gives ``("faq/pricing", "ms-MY")``; a last dotted part that does not
-    look like a language stays in the name (``v1.2`` gives ``("v1.2", "")``).
-    """
-    folder, _, base = stem.rpartition("/")
-    head, dot, suffix = base.rpartition(".")
-    if dot and head and _LOCALE.fullmatch(suffix):
-        return f"{folder}/{head}" if folder else head, _canonical_locale(suffix)
-    return stem, ""
-
-
-def _locale_key(locale: str) -> str:
-    # POSIX locales carry an encoding and a modifier: ms_MY.UTF-8@euro
-    return re.split(r"[.@]", locale.strip(), maxsplit=1)[0].replace("_", "-").lower()
-
-
-def _canonical_locale(locale: str) -> str:
-    parts = _locale_key(locale).split("-")
-    shaped = [parts[0]]
-    for part in parts[1:]:
-        shaped.append(part.upper() if len(part) == 2 else part.title() if len(part) == 4 else part)
-    return "-".join(shaped)
-
-
-def _fallbacks(locale: str) -> list[str]:
-    parts = [part for part in _locale_key(locale).split("-") if part]
-    return ["-".join(parts[:count]) for count in range(len(parts), 0, -1)] + [""]
+def _compile_problem(exc: Exception, file: str, first_line: int) -> Problem:
+    if isinstance(exc, TemplateSyntaxError):
+        mistake = exc.message or "it cannot be read"
+        line = first_line + (exc.lineno or 1) - 1
+        return Problem(file, line, f"the template has a mistake: {mistake}")
+    # Jinja's parser and Python's compiler give up on blocks or brackets nested hundreds
+    # deep (RecursionError, SyntaxError); no reply needs that, and check must say so.
+    message = "the template nests blocks or brackets too deeply to be read; write it flatter"
+    return Problem(file, first_line, message)
 
 
 def _with_rule(problem: Problem, rule: str) -> Problem:
