@@ -11,6 +11,7 @@ authors in ``docs/rules.md``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from responder.engine.validation import RuleValidator
 from responder.engine.yamlfile import Located, load_yaml
 from responder.errors import RuleBookError
 
-SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars")
+SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars", "languages")
 
 
 def load_rulebook(rules_dir: Path, templates_dir: Path) -> RuleBook:
@@ -158,6 +159,7 @@ class _Loader(RuleValidator):
             cooldown=DEFAULT_COOLDOWN if values.get("cooldown") is None else values["cooldown"],
             hours=values.get("hours") or {},
             vars=values.get("vars") or {},
+            languages=values.get("languages") or (),
         )
 
     def _setting(self, key: str, value: Any, line: int) -> Any:
@@ -177,6 +179,8 @@ class _Loader(RuleValidator):
                 if parsed is not None:
                     hours[name] = parsed
             return hours
+        if key == "languages":
+            return self.convert(parse_languages, value, line)
         if not isinstance(value, dict):
             self.error(line, "'vars' must list names and values, like  pricing_url: https://...")
             return {}
@@ -204,6 +208,26 @@ class _Loader(RuleValidator):
             if block.get("enabled", True) is not False:
                 rules.append(rule)
         return rules
+
+
+def parse_languages(value: Any) -> tuple[str, ...]:
+    """``settings: languages``: a list of distinct language codes, the default first."""
+    example = "like  languages: [en, es]  (the first is the default)"
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"'languages' must list language codes, {example}")
+    codes: list[str] = []
+    for item in value:
+        code = str(item).strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ValueError(
+                f"'{item}' is not a language code; use two letters such as en, es or ms, {example}"
+            )
+        if code in codes:
+            raise ValueError(f"'{code}' is listed twice in 'languages'")
+        codes.append(code)
+    return tuple(codes)
 
 
 def _cannot_read(exc: Exception) -> str:

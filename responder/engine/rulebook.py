@@ -85,6 +85,9 @@ class Settings:
     cooldown: timedelta = DEFAULT_COOLDOWN
     hours: Mapping[str, BusinessHours] = field(default_factory=dict)
     vars: Mapping[str, Any] = field(default_factory=dict)
+    #: The book's languages as lower-case codes (``en``, ``es``), the default first; empty when
+    #: the book does not name them.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

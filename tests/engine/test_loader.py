@@ -343,3 +343,31 @@ def test_no_rule_is_ever_dropped_without_an_error(tmp_path: Path, reply: str) ->
     )
     assert book is None
     assert any(p.is_error and p.rule == "odd" for p in problems), "\n".join(map(str, problems))
+
+
+def test_the_book_names_its_languages_default_first(tmp_path: Path) -> None:
+    rules_dir, templates_dir = write_book(
+        tmp_path,
+        "settings:\n  languages: [ES, en]\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+    )
+    assert load_rulebook(rules_dir, templates_dir).settings.languages == ("es", "en")
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("[english]", "'english' is not a language code"),
+        ("[en, EN]", "'en' is listed twice"),
+        ("[]", "must list language codes"),
+    ],
+)
+def test_a_bad_languages_setting_is_an_error_at_its_line(
+    tmp_path: Path, value: str, fragment: str
+) -> None:
+    problem = only_error(
+        problems_of(
+            tmp_path,
+            f"settings:\n  languages: {value}\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+        )
+    )
+    assert problem.line == 2 and fragment in problem.message
