@@ -140,6 +140,14 @@ def test_the_webhook_never_answers_500_with_a_traceback(sim: Simulator, tmp_path
         assert answer.status_code == 405 and "Traceback" not in answer.text
 
 
+def test_a_wrong_method_is_told_which_methods_are_allowed(sim: Simulator, tmp_path: Path) -> None:
+    with running(sim, tmp_path) as service:
+        answer = httpx.get(f"{service.url}/webhook", timeout=5)
+        assert answer.status_code == 405
+        assert answer.headers["allow"] == "OPTIONS, POST"
+        assert answer.headers["content-type"] == "application/json"
+
+
 # -- sending: concurrency and a fault of the API ------------------------------------------------
 
 
