@@ -65,6 +65,10 @@ class Config:
     bind: str = "127.0.0.1:8080"
     workers: int = 2
     threads: int = 8
+    # A client must send a request's headers, then its body, within these (responder/server/
+    # worker.py); until then it holds a socket, never a thread.
+    header_timeout: timedelta = timedelta(seconds=10)
+    body_timeout: timedelta = timedelta(seconds=10)
     log_level: str = "info"
     access_log: str = ""  # "-" for stdout; off when empty: a line per delivery costs CPU
 
@@ -144,6 +148,8 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_BIND": ("bind", str.strip),
     "RESPONDER_WORKERS": ("workers", _count),
     "RESPONDER_THREADS": ("threads", _count),
+    "RESPONDER_HEADER_TIMEOUT": ("header_timeout", parse_duration),
+    "RESPONDER_BODY_TIMEOUT": ("body_timeout", parse_duration),
     "RESPONDER_LOG_LEVEL": ("log_level", lambda s: s.strip().lower()),
     "RESPONDER_ACCESS_LOG": ("access_log", str.strip),
 }

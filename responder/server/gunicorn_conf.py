@@ -2,8 +2,9 @@
 
 Loaded with ``gunicorn -c python:responder.server.gunicorn_conf``.
 
-- ``gthread`` workers: the webhook does little CPU work and must answer within milliseconds
-  even while other requests are in flight; a few threads per process cover that.
+- the service's own worker (responder/server/worker.py): an event loop holds the connections,
+  so clients that connect and stop sending cost a socket each and never a thread, and a pool
+  of threads runs the Flask app on complete requests only.
 - two worker processes by default (one per core of a small machine); each also runs the
   sender pool that talks to the ABC API (see responder/server/service.py), so the sending
   capacity grows with the workers.
@@ -12,9 +13,9 @@ Loaded with ``gunicorn -c python:responder.server.gunicorn_conf``.
 - a worker starts its responder's threads once it is ready to serve (``post_worker_init``),
   and on exit finishes the sends it has started before it closes its connections.
 
-Bind address, workers, threads and logging come from the configuration
+Bind address, workers, threads, the request deadlines and logging come from the configuration
 (:mod:`responder.config`: RESPONDER_BIND, RESPONDER_WORKERS, RESPONDER_THREADS,
-RESPONDER_LOG_LEVEL, RESPONDER_ACCESS_LOG).
+RESPONDER_HEADER_TIMEOUT, RESPONDER_BODY_TIMEOUT, RESPONDER_LOG_LEVEL, RESPONDER_ACCESS_LOG).
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ _config = load_config(check=False)
 
 bind = _config.bind
 workers = _config.workers
-threads = _config.threads
-worker_class = "gthread"
+# The threads that run the app are the worker's own (RESPONDER_THREADS); gunicorn's
+# ``threads`` setting belongs to its thread worker.
+worker_class = "responder.server.worker.ResponderWorker"
+asgi_lifespan = "off"
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
 backlog = 2048
 errorlog = "-"
+# gunicorn's control socket would be one file in the user's home shared by every instance on
+# the machine; nothing here uses it.
+control_socket_disable = True
 loglevel = _config.log_level
 # Off unless asked for. (A logconfig_dict would switch it on for good, so the app's logging
 # is set up in post_fork instead.)
@@ -55,13 +61,16 @@ def post_worker_init(worker: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Let the worker's responder finish its in-flight sends and close its connections."""
+    """Let the worker's requests and in-flight sends finish, then close its connections."""
+    bridge = getattr(worker, "asgi", None)
+    if bridge is not None:
+        bridge.close()
     service = _service(worker)
     if service is not None:
         service.close()
 
 
 def _service(worker: Any) -> Any:
-    # A worker that failed to boot has no app (``wsgi`` is unset or not a Flask app).
-    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
+    # A worker that failed to boot has no app (``asgi`` is unset or holds no Flask app).
+    extensions = getattr(getattr(getattr(worker, "asgi", None), "app", None), "extensions", None)
     return extensions.get("responder") if isinstance(extensions, dict) else None
