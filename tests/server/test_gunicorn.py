@@ -129,3 +129,13 @@ def test_a_worker_takes_over_an_abandoned_job_before_any_request(
         assert [r["content"] for r in sim.replies("9")] == [record.reply]
     finally:
         store.close()
+
+
+def test_gunicorn_writes_no_control_socket_into_the_users_home(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with Gunicorn({**gunicorn_env(sim, tmp_path / "state.db"), "HOME": str(home)}, workers=1):
+        assert not any(home.iterdir()), sorted(home.rglob("*"))
+    assert not any(home.iterdir()), sorted(home.rglob("*"))
