@@ -11,6 +11,9 @@ on Ctrl-C. In one run it starts:
 * later, in place of the service, a bare Flask app that only answers 202 to ``POST /webhook``,
   under the same gunicorn settings: the ceiling the web stack alone allows.
 
+``--worker gthread`` serves both with gunicorn's thread worker instead of the service's own
+(responder/server/worker.py), to compare the two.
+
 For each rate (default 100, 200 and 400 deliveries/s, each for ``--duration`` seconds) an
 open-loop generator sends signed ``conversation_created`` deliveries at fixed instants,
 whatever the answers: every delivery on its own connection, each from a new lead asking
@@ -173,7 +176,13 @@ def start_simulator(port: int, latency: float) -> Process:
     return process
 
 
-def start_gunicorn(name: str, app: str, port: int, env: dict[str, str]) -> Process:
+# gunicorn's own thread worker, for a comparison with the service's worker (``--worker``).
+GTHREAD = ("-k", "gthread", "--threads", os.environ.get("RESPONDER_THREADS", "8"))
+
+
+def start_gunicorn(
+    name: str, app: str, port: int, env: dict[str, str], extra: Sequence[str] = ()
+) -> Process:
     env = {
         **os.environ,
         **env,
@@ -183,7 +192,11 @@ def start_gunicorn(name: str, app: str, port: int, env: dict[str, str]) -> Proce
     env.pop("RESPONDER_ACCESS_LOG", None)
     process = Process(
         name,
-        [sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf", app],
+        [
+            *(sys.executable, "-m", "gunicorn", "-c", "python:responder.server.gunicorn_conf"),
+            *extra,
+            app,
+        ],
         env,
     )
     wait_until_up(f"http://{HOST}:{port}/healthz", process)
@@ -565,6 +578,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=12.0, help="seconds per rate")
     parser.add_argument("--latency", type=float, default=0.2, help="the simulated API's latency, s")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare Flask app")
+    parser.add_argument(
+        "--worker",
+        choices=("responder", "gthread"),
+        default="responder",
+        help="serve both apps with the service's worker (production) or gunicorn's thread worker",
+    )
     args = parser.parse_args(argv)
     try:
         rates = [int(r) for r in args.rates.split(",") if r.strip()]
@@ -573,12 +592,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not rates or min(rates) <= 0 or not 1 <= args.duration <= 60:
         parser.error("give positive rates and a duration between 1 and 60 seconds")
 
+    extra = GTHREAD if args.worker == "gthread" else ()
     cores = len(os.sched_getaffinity(0))
     print(f"machine: {machine()}; load average before: {load_average()}")
     print(
         f"rates {rates}/s for {args.duration:g} s each; "
         f"API latency {args.latency * 1000:.0f} ms; "
-        f"gunicorn workers={os.environ.get('RESPONDER_WORKERS', '2')} "
+        f"gunicorn worker {args.worker}, workers={os.environ.get('RESPONDER_WORKERS', '2')} "
         f"threads={os.environ.get('RESPONDER_THREADS', '8')}\n"
     )
 
@@ -606,6 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "RESPONDER_RULES": str(ROOT / "rules"),
                 "RESPONDER_TEMPLATES": str(ROOT / "templates"),
             },
+            extra,
         )
         processes.append(service)
         # Warm up (first connections, first SQLite pages, lazy imports); not measured.
@@ -647,7 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not args.no_ceiling:
             ceiling_port = free_port()
-            ceiling = start_gunicorn("ceiling", "bench.service:ceiling_app()", ceiling_port, {})
+            ceiling = start_gunicorn(
+                "ceiling", "bench.service:ceiling_app()", ceiling_port, {}, extra
+            )
             processes.append(ceiling)
             warm_ids = [str(8_000_000 + i) for i in range(WARMUP)]
             run_phase(

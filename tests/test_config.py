@@ -58,7 +58,9 @@ def test_gunicorn_settings_come_from_the_configuration(monkeypatch: pytest.Monke
     from responder.server import gunicorn_conf
 
     conf = importlib.reload(gunicorn_conf)
-    assert (conf.bind, conf.workers, conf.threads) == ("127.0.0.1:9999", 5, 3)
+    assert (conf.bind, conf.workers) == ("127.0.0.1:9999", 5)
+    assert conf.worker_class == "responder.server.worker.ResponderWorker"
+    assert conf._config.threads == 3  # the worker's request threads (responder/server/worker.py)
     assert (conf.loglevel, conf.accesslog) == ("warning", "-")
     monkeypatch.delenv("RESPONDER_ACCESS_LOG")
     assert importlib.reload(gunicorn_conf).accesslog is None

@@ -144,7 +144,7 @@ def test_a_wrong_method_is_told_which_methods_are_allowed(sim: Simulator, tmp_pa
     with running(sim, tmp_path) as service:
         answer = httpx.get(f"{service.url}/webhook", timeout=5)
         assert answer.status_code == 405
-        assert answer.headers["allow"] == "OPTIONS, POST"
+        assert set(answer.headers["allow"].split(", ")) == {"OPTIONS", "POST"}
         assert answer.headers["content-type"] == "application/json"
 
 
