@@ -28,9 +28,21 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from responder.model import Connection, DecisionRecord, Job, LeadState, Message, Outcome, Sending
+from responder.model import (
+    Connection,
+    DecisionRecord,
+    Job,
+    LeadState,
+    Message,
+    Outcome,
+    Release,
+    ReleaseSource,
+    Sending,
+)
 
 CLAIM_TTL = timedelta(days=7)
+# At least this many of the newest releases are kept (and always the live one).
+RELEASES_KEPT = 200
 
 
 class PlatformApi(Protocol):
@@ -187,6 +199,48 @@ class Store(Protocol):
     def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers and could record a delivery now
         (an SQLite file whose disk is almost full cannot)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ReleaseStore(Protocol):
+    """Published rule books (:class:`Release`), numbered 1, 2, ...; one of them is live.
+
+    Implemented beside each state store, on the same SQLite file or Redis prefix; both pass
+    the same contract tests. Every method may raise StoreUnavailable.
+    """
+
+    def publish(
+        self,
+        files: dict[str, str],
+        *,
+        author: str,
+        source: ReleaseSource,
+        note: str,
+        report: str,
+        now: datetime,
+    ) -> Release | None:
+        """Store the files as the next release and make it live, in one atomic step.
+
+        Concurrent publishers get distinct numbers; the one numbered last is live. A folder
+        release (``source`` FOLDER) whose content equals that of the last folder release is
+        not published again: returns None, changing nothing (instances started from one
+        image import their folder once). Keeps the newest ``RELEASES_KEPT`` releases and the
+        live one.
+        """
+        ...
+
+    def live_number(self) -> int | None:
+        """The live release's number (cheap: polled by every process), None before any."""
+        ...
+
+    def release(self, number: int) -> Release | None:
+        """Release ``number`` with its files, None when there is none (or it was pruned)."""
+        ...
+
+    def releases(self, limit: int = RELEASES_KEPT) -> list[Release]:
+        """The newest ``limit`` releases, newest first, without their files."""
         ...
 
     def close(self) -> None: ...

@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 
 from responder.errors import ConfigError
-from responder.ports import Store
+from responder.ports import ReleaseStore, Store
 
-__all__ = ["open_store"]
+__all__ = ["open_releases", "open_store"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -42,6 +42,22 @@ def open_store(url: str, *, prefix: str | None = None) -> Store:
     from responder.store.sqlite import SQLiteStore
 
     return SQLiteStore(_sqlite_path(text, scheme))
+
+
+def open_releases(url: str, *, prefix: str | None = None) -> ReleaseStore:
+    """Open the published rule books kept beside the store ``url`` names (see open_store)."""
+    text = url.strip()
+    scheme_match = _SCHEME.match(text)
+    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    if scheme in ("redis", "rediss"):
+        from responder.store.redis_releases import RedisReleases
+
+        return RedisReleases(text, prefix=prefix)
+    if prefix is not None:
+        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")
+    from responder.store.sqlite_releases import SQLiteReleases
+
+    return SQLiteReleases(_sqlite_path(text, scheme))
 
 
 def _sqlite_path(text: str, scheme: str) -> Path:
