@@ -165,6 +165,8 @@ class DecisionRecord:
     reason: str = ""
     reply: str = ""
     message_id: str = ""
+    #: The number of the rule-book release the decision was made with (None: no release).
+    release: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +178,7 @@ class DecisionRecord:
             "reason": self.reason,
             "reply": self.reply,
             "message_id": self.message_id,
+            "release": self.release,
         }
 
     @classmethod
@@ -191,6 +194,7 @@ class DecisionRecord:
             reason=str(data.get("reason") or ""),
             reply=str(data.get("reply") or ""),
             message_id=str(data.get("message_id") or ""),
+            release=int(data["release"]) if data.get("release") is not None else None,
         )
 
 
@@ -206,6 +210,8 @@ class Sending:
     reply: str
     connection_id: int
     reserved_at: datetime
+    #: The number of the rule-book release the reply was decided with.
+    release: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -214,6 +220,7 @@ class Sending:
                 "reply": self.reply,
                 "connection_id": self.connection_id,
                 "reserved_at": _iso(self.reserved_at),
+                "release": self.release,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -226,7 +233,14 @@ class Sending:
         data = json.loads(raw)
         reserved_at = _from_iso(data["reserved_at"])
         assert reserved_at is not None
-        return cls(data["rule"], data["reply"], int(data["connection_id"]), reserved_at)
+        release = data.get("release")
+        return cls(
+            data["rule"],
+            data["reply"],
+            int(data["connection_id"]),
+            reserved_at,
+            int(release) if release is not None else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,6 +81,9 @@ class Answer:
 
 @dataclass
 class Responder:
+    """``book`` is the rule book served, ``release`` its release number (None: not from a
+    release); :meth:`serve` swaps both at once while jobs are in flight."""
+
     config: Config
     book: RuleBook
     store: Store
@@ -89,11 +92,20 @@ class Responder:
     dispatch: Callable[[Job], None]
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
+    release: int | None = None
     _channels: ConnectionCache = field(init=False, repr=False)
+    _live: tuple[RuleBook, int | None] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         ttl = self.config.connections_ttl.total_seconds()
         self._channels = ConnectionCache(ttl, self.monotonic)
+        self._live = (self.book, self.release)
+
+    def serve(self, book: RuleBook, release: int | None) -> None:
+        """Decide with ``book`` from now on. One assignment: a job reads the pair once, so it
+        finishes on the book it started with, and its outcome names that release."""
+        self._live = (book, release)
+        self.book, self.release = book, release
 
     # -- webhook side ----------------------------------------------------------------------
 
@@ -154,7 +166,8 @@ class Responder:
         except Exception as exc:  # a bug: the message gets an outcome, not redelivered forever
             log.exception("job %s could not be accepted", job.key)
             reason = f"the delivery could not be stored ({type(exc).__name__})"
-            if self.store.finish(self._record(job, Outcome.FAILED, reason)):
+            record = replace(self._record(job, Outcome.FAILED, reason), release=self._live[1])
+            if self.store.finish(record):
                 return Answer(202, {"status": "accepted"})
             return Answer(200, {"status": "duplicate"})
         if not accepted:
@@ -180,8 +193,9 @@ class Responder:
                 log.info("job %s: taken over by another attempt; this copy stops", job.key)
                 return None
             deadline = self._deadline(held_until)
+            book, release = self._live
             try:
-                record = self._process(job, deadline)
+                record = self._process(job, deadline, book, release)
             except StoreUnavailable:
                 raise
             except RetryableError as exc:
@@ -196,6 +210,9 @@ class Responder:
                 if self._attempts_left(job):
                     return None
                 record = self._record(job, Outcome.FAILED, self._gave_up(job, exc))
+            # A reservation made by an earlier attempt was decided with its own release.
+            decided_with = job.sending.release if job.sending is not None else release
+            record = replace(record, release=decided_with)
             if not self.store.finish(record):
                 log.info("job %s already had an outcome; this attempt's is dropped", job.key)
                 return self.store.decision(job.key)
@@ -241,9 +258,11 @@ class Responder:
     def _gave_up(self, job: Job, exc: Exception) -> str:
         return f"gave up after {job.attempts + 1} attempt(s): {exc}"
 
-    def _process(self, job: Job, deadline: float) -> DecisionRecord:
+    def _process(
+        self, job: Job, deadline: float, book: RuleBook, release: int | None
+    ) -> DecisionRecord:
         if job.sending is not None:
-            return self._resume(job, job.sending, deadline)
+            return self._resume(job, job.sending, deadline, book)
         message = job.message
         if needs_hydration(message):
             message = self._hydrate(job, deadline)
@@ -257,7 +276,7 @@ class Responder:
             state = self.store.note_inbound(lead.id, message.received_at)
         else:
             state = self.store.lead_state(lead.id)
-        decision = decide(message, lead, self.book, state, now)
+        decision = decide(message, lead, book, state, now)
         if decision.outcome is not None or decision.rule is None:
             outcome = decision.outcome or Outcome.NO_MATCH
             rule_name = decision.rule.name if decision.rule else ""
@@ -271,7 +290,7 @@ class Responder:
         if connection_id is None:
             reason = "no connected channel to reply on"
             return self._record(job, Outcome.CHANNEL_UNAVAILABLE, reason, rule.name)
-        sending = Sending(rule.name, decision.reply, connection_id, reserved_at=now)
+        sending = Sending(rule.name, decision.reply, connection_id, now, release)
         blocked = self.store.reserve_reply(
             job.key,
             lead.id,
@@ -282,9 +301,11 @@ class Responder:
         )
         if blocked is not None:
             return self._record(job, blocked, _blocked_reason(blocked, decision.why), rule.name)
-        return self._deliver(job, sending, decision.why, closes, deadline)
+        return self._deliver(job, sending, decision.why, closes, deadline, book)
 
-    def _resume(self, job: Job, sending: Sending, deadline: float) -> DecisionRecord:
+    def _resume(
+        self, job: Job, sending: Sending, deadline: float, book: RuleBook
+    ) -> DecisionRecord:
         """Finish a job taken over after its reply was reserved: a dead process may have sent
         it. Never decided again; sent only if the conversation does not have it yet."""
         try:
@@ -292,12 +313,12 @@ class Responder:
         except RetryableError as exc:
             raise OutcomeUnknown(f"the conversation could not be checked: {exc}") from exc
         if delivered:
-            return self._sent(job, sending, "delivered by an earlier attempt")
+            return self._sent(job, sending, "delivered by an earlier attempt", book)
         closes = window_closes(job.message, self.store.lead_state(job.lead.id), self.config)
         if closes is not None and self.clock() >= closes:
             self.store.release_reply(job.key, job.lead.id, sending.rule)
             return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), sending.rule)
-        return self._deliver(job, sending, "taken over", closes, deadline)
+        return self._deliver(job, sending, "taken over", closes, deadline, book)
 
     def _deliver(
         self,
@@ -306,6 +327,7 @@ class Responder:
         why: str,
         window_closes: datetime | None,
         deadline: float,
+        book: RuleBook,
     ) -> DecisionRecord:
         """Send the reserved reply, then settle the reservation by what happened.
 
@@ -329,13 +351,13 @@ class Responder:
             if window_closes is not None and self.clock() >= window_closes:
                 outcome = Outcome.WINDOW_CLOSED
         if outcome is Outcome.SENT:
-            return self._sent(job, sending, f"{why}; {reason}" if reason else why)
+            return self._sent(job, sending, f"{why}; {reason}" if reason else why, book)
         self.store.release_reply(job.key, job.lead.id, rule)
         return self._record(job, outcome, reason, rule)
 
-    def _sent(self, job: Job, sending: Sending, reason: str) -> DecisionRecord:
+    def _sent(self, job: Job, sending: Sending, reason: str, book: RuleBook) -> DecisionRecord:
         """The reply is with the lead: apply its rule's pause, if any, and record it."""
-        rule = self.book.rule(sending.rule)
+        rule = book.rule(sending.rule)
         if rule is not None and rule.pause:
             self.store.pause(job.lead.id, self.clock() + rule.pause)
         return self._record(job, Outcome.SENT, reason, sending.rule, sending.reply)

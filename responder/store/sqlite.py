@@ -180,6 +180,10 @@ class SQLiteStore:
         with self._tx() as db:
             for statement in sql.SCHEMA:
                 db.execute(statement)
+            for table, column, declaration in sql.ADDED_COLUMNS:
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             db.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION}")
 
     # -- claims and jobs ----------------------------------------------------------------------
@@ -238,6 +242,7 @@ class SQLiteStore:
                     record.reason,
                     record.reply,
                     record.message_id,
+                    record.release,
                 ),
             )
             if cur.rowcount == 0:
@@ -412,8 +417,8 @@ def _read_lead(db: sqlite3.Connection, lead_id: str) -> LeadState:
     )
 
 
-def _decision(row: tuple[str, str, str, str, float, str, str, str]) -> DecisionRecord:
-    key, lead_id, outcome, rule, at, reason, reply, message_id = row
+def _decision(row: tuple[str, str, str, str, float, str, str, str, int | None]) -> DecisionRecord:
+    key, lead_id, outcome, rule, at, reason, reply, message_id, release = row
     return DecisionRecord(
         key=key,
         lead_id=lead_id,
@@ -423,4 +428,5 @@ def _decision(row: tuple[str, str, str, str, float, str, str, str]) -> DecisionR
         reason=reason,
         reply=reply,
         message_id=message_id,
+        release=release,
     )

@@ -4,7 +4,7 @@ Every value reaches SQLite as a bound parameter; the only text put together in P
 the choice among the fixed fragments of :data:`FILTERS`.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS claims (
@@ -52,13 +52,17 @@ SCHEMA = (
         at REAL NOT NULL,
         reason TEXT NOT NULL,
         reply TEXT NOT NULL,
-        message_id TEXT NOT NULL
+        message_id TEXT NOT NULL,
+        release INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_rule ON decisions (rule, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (at)",
 )
+
+# Columns added since version 1, for files created before them: (table, column, declaration).
+ADDED_COLUMNS = (("decisions", "release", "INTEGER"),)
 
 CLAIM = "INSERT OR IGNORE INTO claims (key, claimed_at) VALUES (?, ?)"
 
@@ -92,12 +96,13 @@ GUARDS = """
 """
 
 INSERT_DECISION = """
-    INSERT OR IGNORE INTO decisions (key, lead_id, outcome, rule, at, reason, reply, message_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT OR IGNORE INTO decisions
+        (key, lead_id, outcome, rule, at, reason, reply, message_id, release)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 SELECT_DECISIONS = (
-    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id FROM decisions"
+    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id, release FROM decisions"
 )
 
 # Filters of decisions(): fixed SQL fragments; only the bound values come from the caller.

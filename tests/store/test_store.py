@@ -249,6 +249,31 @@ def test_decision_of_an_unknown_key_is_none(store: Store) -> None:
     assert store.decision("nothing") is None
 
 
+def test_a_decision_keeps_the_release_it_was_made_with(store: Store) -> None:
+    store.finish(replace(record("m1"), release=7))
+    store.finish(record("m2"))
+    assert [(r.key, r.release) for r in store.decisions()] == [("m2", None), ("m1", 7)]
+    assert store.decision("m1") == replace(record("m1"), release=7)
+
+
+def test_a_reservation_keeps_the_release_it_was_decided_with(store: Store) -> None:
+    sending = Sending("hours", "We open at 9.", 123, reserved_at=T0, release=4)
+    store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    assert (
+        store.reserve_reply(
+            "m1",
+            "lead-1",
+            sending,
+            cooldown=timedelta(0),
+            budget=5,
+            budget_period=timedelta(hours=1),
+        )
+        is None
+    )
+    [job] = store.reclaim(owner="b", lease=LEASE, now=T0 + LEASE * 2)
+    assert job.sending == sending
+
+
 # -- per-lead state ----------------------------------------------------------------------------
 
 

@@ -236,3 +236,26 @@ def test_ping_refuses_when_the_disk_is_too_full_to_record_a_delivery(tmp_path: P
     finally:
         roomy.close()
         cramped.close()
+
+
+def test_a_file_from_before_the_release_column_is_upgraded_and_keeps_its_log(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as db:  # the decisions table as version 1 made it
+        db.executescript(
+            "DROP TABLE decisions; CREATE TABLE decisions (seq INTEGER PRIMARY KEY, key TEXT "
+            "NOT NULL UNIQUE, lead_id TEXT NOT NULL, outcome TEXT NOT NULL, rule TEXT NOT NULL,"
+            " at REAL NOT NULL, reason TEXT NOT NULL, reply TEXT NOT NULL, message_id TEXT NOT "
+            "NULL); INSERT INTO decisions VALUES (1, 'm0', 'L', 'sent', 'r', 0, '', 'hi', '');"
+            "PRAGMA user_version = 1;"
+        )
+    store = SQLiteStore(path)
+    try:
+        store.finish(
+            DecisionRecord("m1", "L", Outcome.SENT, datetime(2026, 12, 3, tzinfo=UTC), release=3)
+        )
+        assert [(r.key, r.release) for r in store.decisions()] == [("m1", 3), ("m0", None)]
+    finally:
+        store.close()
