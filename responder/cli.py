@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
-from responder.config import environment_setting, load_config
+from responder.cli_releases import add_release_commands
+from responder.config import Config, environment_setting, load_config
 from responder.engine import authoring
 from responder.engine.decide import decide
 from responder.engine.durations import parse_duration
 from responder.engine.hours import load_timezone
 from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
-from responder.errors import ResponderError, RuleBookError
+from responder.errors import ResponderError, RuleBookError, StoreUnavailable
 from responder.model import Lead, LeadState, Message, Outcome, utcnow
+from responder.publishing import import_folder
 from responder.simulator import sandbox
-from responder.store import open_store
+from responder.store import open_releases, open_store
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -53,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="responder", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _authoring_commands(commands)
+    add_release_commands(commands, _folder_options)
     _service_commands(commands)
     return parser
 
@@ -213,13 +216,30 @@ def _serve(args: argparse.Namespace) -> int:
     if not environment_setting("api_key", env):
         simulator, env = sandbox.start(env, args.simulator_port)
     try:
-        # Refuse a bad configuration or rule book here, with its message, not in a worker.
+        # Refuse a bad configuration, or a broken rules folder with no release to serve
+        # instead, here with its message rather than in a worker.
         config = load_config(env)
-        load_rulebook(config.rules_dir, config.templates_dir)
+        _import_folder(config)
         return subprocess.run(_GUNICORN, env=env, check=False).returncode  # noqa: S603
     finally:
         if simulator is not None:
             sandbox.stop(simulator)
+
+
+def _import_folder(config: Config) -> None:
+    """Publish the rules folder when it changed and passes (see responder/server/live.py);
+    raise RuleBookError when it is broken and the store has no release to serve."""
+    try:
+        releases = open_releases(config.store_url)
+    except StoreUnavailable:
+        load_rulebook(config.rules_dir, config.templates_dir)  # the workers retry the store
+        return
+    try:
+        print(f"rules folder: {import_folder(config, releases)}", flush=True)
+    except StoreUnavailable:
+        load_rulebook(config.rules_dir, config.templates_dir)
+    finally:
+        releases.close()
 
 
 _GUNICORN = (

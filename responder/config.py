@@ -32,6 +32,11 @@ class Config:
     rules_dir: Path = Path("rules")
     templates_dir: Path = Path("templates")
     store_url: str = "var/responder.db"
+    # Where releases are written out to be loaded; None: beside an SQLite store's file, else
+    # var/releases (responder.store.releases_folder).
+    releases_dir: Path | None = None
+    # How often each process looks for a newly published release.
+    release_poll: timedelta = timedelta(seconds=1)
     dry_run: bool = False
     # Sandbox: talking to the local simulator; a webhook secret is then not required.
     sandbox: bool = False
@@ -131,6 +136,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_RULES": ("rules_dir", Path),
     "RESPONDER_TEMPLATES": ("templates_dir", Path),
     "RESPONDER_STORE": ("store_url", str),
+    "RESPONDER_RELEASES_DIR": ("releases_dir", Path),
     "RESPONDER_DRY_RUN": ("dry_run", _flag),
     "RESPONDER_SANDBOX": ("sandbox", _flag),
     "RESPONDER_TIMESTAMP_TOLERANCE": ("timestamp_tolerance", parse_duration),

@@ -20,12 +20,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from responder.config import Config
-from responder.engine.loader import load_rulebook
 from responder.errors import ResponderError
 from responder.model import Job, utcnow
 from responder.pipeline import Responder
 from responder.platform.client import AbcClient
-from responder.store import open_store
+from responder.server.live import LiveRelease, first_book
+from responder.store import open_releases, open_store, releases_folder
 
 log = logging.getLogger("responder.service")
 
@@ -39,8 +39,15 @@ class Service:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        book = load_rulebook(config.rules_dir, config.templates_dir)
         self.store = open_store(config.store_url)
+        self.releases = open_releases(config.store_url)
+        releases_dir = releases_folder(config.store_url, config.releases_dir)
+        try:
+            first = first_book(config, self.releases, releases_dir)
+        except BaseException:
+            self.releases.close()
+            self.store.close()
+            raise
         self.client = AbcClient(
             config.api_url,
             config.api_key,
@@ -52,12 +59,14 @@ class Service:
         self.pool = ThreadPoolExecutor(config.senders, thread_name_prefix="responder-send")
         self.responder = Responder(
             config=config,
-            book=book,
+            book=first.book,
             store=self.store,
             api=self.client,
             owner=self.owner,
             dispatch=self.submit,
+            release=first.release,
         )
+        self.live = LiveRelease(config, self.releases, first, self.responder.serve, releases_dir)
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
         # Jobs handed to the pool and not started yet, oldest first: key -> when handed over.
@@ -70,9 +79,10 @@ class Service:
         destination = "sandbox" if config.sandbox else _safe_url(config.api_url)
         dry_run = ", DRY RUN (nothing is sent)" if config.dry_run else ""
         log.info(
-            "responder %s ready: %d rules, store %s, %s%s",
+            "responder %s ready: release %s, %d rules, store %s, %s%s",
             self.owner,
-            len(book.all_rules),
+            first.release,
+            len(first.book.all_rules),
             _safe_url(config.store_url),
             destination,
             dry_run,
@@ -85,6 +95,7 @@ class Service:
         with self._start_lock:
             if not self._started and not self._stopping.is_set():
                 self._janitor.start()
+                self.live.start()
             self._started = True
 
     def submit(self, job: Job) -> None:
@@ -144,9 +155,11 @@ class Service:
             self._stopping.set()
         if self._janitor.is_alive():
             self._janitor.join()
+        self.live.stop()
         # Finish the sends under way; queued jobs come back to someone through their lease.
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
+        self.releases.close()
         self.store.close()
 
 

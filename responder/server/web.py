@@ -49,7 +49,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         problem = service.readiness()
         if problem:
             return jsonify(status="not ready", reason=problem), 503
-        return jsonify(status="ready", rules=len(service.responder.book.all_rules))
+        rules = {**service.live.status(), "count": len(service.responder.book.all_rules)}
+        return jsonify(status="ready", rules=rules)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -17,7 +17,7 @@ from pathlib import Path
 from responder.errors import ConfigError
 from responder.ports import ReleaseStore, Store
 
-__all__ = ["open_releases", "open_store"]
+__all__ = ["open_releases", "open_store", "releases_folder"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -58,6 +58,19 @@ def open_releases(url: str, *, prefix: str | None = None) -> ReleaseStore:
     from responder.store.sqlite_releases import SQLiteReleases
 
     return SQLiteReleases(_sqlite_path(text, scheme))
+
+
+def releases_folder(url: str, configured: Path | None = None) -> Path:
+    """Where a process writes releases out to load them: ``configured`` if given, else a
+    ``releases`` folder beside an SQLite store's file, else ``var/releases``."""
+    if configured is not None:
+        return configured
+    text = url.strip()
+    scheme_match = _SCHEME.match(text)
+    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    if scheme in ("redis", "rediss"):
+        return Path("var/releases")
+    return _sqlite_path(text, scheme).parent / "releases"
 
 
 def _sqlite_path(text: str, scheme: str) -> Path:
