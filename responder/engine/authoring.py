@@ -22,6 +22,7 @@ from responder.engine.decide import Decision, decide
 from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
 from responder.engine.rulebook import Rule, RuleBook
+from responder.engine.template_lint import custom_fields
 from responder.engine.templates import Template, render
 from responder.errors import TemplateError
 from responder.model import Lead, LeadState, Message
@@ -41,6 +42,9 @@ class CheckReport:
     renders: int = 0
     examples: int = 0
     failures: list[Problem] = field(default_factory=list)
+    #: Each ``lead.custom_fields.NAME`` the replies use, and where: the platform decides
+    #: which fields exist, so they are listed for the author to read, not checked.
+    custom_fields: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -61,6 +65,7 @@ def check(rules_dir: Path, templates_dir: Path) -> CheckReport:
     report = CheckReport(problems=problems, book=book)
     if book is None:
         return report
+    report.custom_fields = custom_fields(book.templates, book.all_rules)
     _render_samples(book, report)
     _run_examples(book, report)
     return report
@@ -75,6 +80,10 @@ def format_check(report: CheckReport) -> str:
         renders = f"{report.renders} renders of every template and locale"
         lines.append(f"Templates: {renders}, with and without a lead name")
         lines.append(f"Examples:  {report.examples} examples and counterexamples tried")
+    if report.custom_fields:
+        used = ", ".join(f"{name} ({', '.join(at)})" for name, at in report.custom_fields.items())
+        lines.append(f"Custom fields: {used}")
+        lines.append("  (the platform decides which custom fields exist: check their spelling)")
     for problem in (*report.problems, *report.failures):
         lines.append(f"  {problem}")
     errors, warnings = len(report.errors), len(report.warnings)

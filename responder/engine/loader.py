@@ -21,6 +21,7 @@ from responder.engine.hours import load_timezone, parse_hours
 from responder.engine.lint import shadowed_keywords
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
+from responder.engine.template_lint import misnamed_languages, reference_problems
 from responder.engine.templates import TemplateLibrary
 from responder.engine.validation import RuleValidator
 from responder.engine.yamlfile import Located, load_yaml
@@ -80,8 +81,10 @@ class _Loader(RuleValidator):
                 self.error(document.line_of("rules"), "'rules' must be a list of rules")
 
         settings = self._settings(raw_settings)
-        rules = self._rules(raw_rules, settings)
+        rules, checked = self._rules(raw_rules, settings)
         self.problems.extend(shadowed_keywords(rules))
+        self.problems.extend(reference_problems(self.templates, checked, settings.vars))
+        self.problems.extend(misnamed_languages(self.templates, checked, settings.languages))
         if any(p.is_error for p in self.problems):
             return None, self.problems
         warnings = [p for p in self.problems if not p.is_error]
@@ -178,6 +181,8 @@ class _Loader(RuleValidator):
                 parsed = self.convert(parse_hours, spec, value.line_of(name))
                 if parsed is not None:
                     hours[name] = parsed
+                else:  # reported here: a rule using the name must not say it does not exist
+                    self.broken_hours.add(name)
             return hours
         if key == "languages":
             return self.convert(parse_languages, value, line)
@@ -188,8 +193,12 @@ class _Loader(RuleValidator):
 
     # -- rules -----------------------------------------------------------------------------
 
-    def _rules(self, raw: list[tuple[str, Located]], settings: Settings) -> list[Rule]:
+    def _rules(
+        self, raw: list[tuple[str, Located]], settings: Settings
+    ) -> tuple[list[Rule], list[Rule]]:
+        """The enabled rules, and every valid rule (disabled ones are checked too)."""
         rules: list[Rule] = []
+        checked: list[Rule] = []
         names: dict[str, str] = {}
         for order, (file, block) in enumerate(raw):
             self.file = file
@@ -205,9 +214,10 @@ class _Loader(RuleValidator):
                 )
                 continue
             names[rule.name] = rule.where
+            checked.append(rule)
             if block.get("enabled", True) is not False:
                 rules.append(rule)
-        return rules
+        return rules, checked
 
 
 def parse_languages(value: Any) -> tuple[str, ...]:
