@@ -19,6 +19,7 @@ import re2
 
 from responder.engine.context import build_context
 from responder.engine.decide import Decision, decide
+from responder.engine.hours import show_moment
 from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
 from responder.engine.rulebook import Rule, RuleBook
@@ -29,8 +30,10 @@ from responder.model import Lead, LeadState, Message
 
 REFERENCE_WEEK = datetime(2026, 11, 23)  # a Monday
 REFERENCE_MOMENT = REFERENCE_WEEK + timedelta(days=2, hours=11)
+SAMPLE_NAME = "Alex Sample"
+"""The sample customer of check, try, chat and send: a name that belongs to no one business."""
 SAMPLE_LEADS = (
-    Lead(id="sample-1", name="Aisyah Rahman", email="aisyah@example.com", phone="+60123456789"),
+    Lead(id="sample-1", name=SAMPLE_NAME, email="alex@example.com", phone="+15550100"),
     Lead(id="sample-2"),  # no name, no email: templates must still read well
 )
 
@@ -185,12 +188,17 @@ def _week(tz: ZoneInfo) -> Iterator[datetime]:
         yield start + timedelta(minutes=30 * step)
 
 
-def explain(decision: Decision, message: Message) -> str:
-    """What ``responder try`` prints: the decision and why, for a rule author."""
+def explain(decision: Decision, message: Message, zone: ZoneInfo | None = None) -> str:
+    """What ``responder try`` prints: the decision and why, for a rule author.
+
+    The moment of the message is shown in the business's ``zone`` (UTC when None).
+    """
     lines = [
         f"message:       {message.text!r}",
         f"normalised:    {decision.normalized!r}",
     ]
+    if message.received_at is not None:
+        lines.append(f"at:            {show_moment(message.received_at, zone)}")
     if decision.rule is not None:
         lines.append(f"decided by:    {decision.rule.name} ({decision.rule.where})")
     lines.append(f"because:       {decision.why}")

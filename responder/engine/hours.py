@@ -24,11 +24,11 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-__all__ = ["BusinessHours", "load_timezone", "parse_hours"]
+__all__ = ["BusinessHours", "load_timezone", "parse_hours", "show_moment"]
 
 _DAY_SECONDS = 86_400
 # The names of each weekday, Monday first.
@@ -255,6 +255,19 @@ def load_timezone(name: str) -> ZoneInfo:
     )
     example = _zone_names()[close[0]] if close else "Asia/Kuala_Lumpur"
     raise ValueError(f"{shown} is not a known time zone; use a name like {example}")
+
+
+def show_moment(moment: datetime, zone: ZoneInfo | None) -> str:
+    """``moment`` as a person reads it, in ``zone`` (UTC when None), naming the zone.
+
+    ``Wed 25 Nov 2026 11:00 (Asia/Kuala_Lumpur)``; seconds are shown only when there are
+    some (``11:00:15``). A moment without a zone is taken as UTC.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(zone or UTC)
+    clock = "%H:%M:%S" if local.second else "%H:%M"
+    return f"{local:%a %d %b %Y} {local.strftime(clock)} ({zone.key if zone else 'UTC'})"
 
 
 @lru_cache(maxsize=1)

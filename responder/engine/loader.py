@@ -46,14 +46,41 @@ def check_rulebook(rules_dir: Path, templates_dir: Path) -> tuple[RuleBook | Non
     return _Loader(rules_dir, templates_dir).load()
 
 
+def read_settings(rules_dir: Path) -> Settings:
+    """The settings of the rule files alone, for tools that need only those (``log``).
+
+    Neither rules nor templates are read, and problems are not reported: a setting that
+    cannot be read is left at its default.
+    """
+    loader = _Loader(rules_dir, None)
+    _, _, raw_settings = loader.read_files()
+    return loader.settings(raw_settings)
+
+
 class _Loader(RuleValidator):
     """Collects problems while turning rule files into a RuleBook."""
 
-    def __init__(self, rules_dir: Path, templates_dir: Path) -> None:
+    def __init__(self, rules_dir: Path, templates_dir: Path | None) -> None:
         super().__init__(TemplateLibrary(templates_dir))
         self.rules_dir = rules_dir
 
     def load(self) -> tuple[RuleBook | None, list[Problem]]:
+        files, raw_rules, raw_settings = self.read_files()
+        settings = self.settings(raw_settings)
+        rules, checked = self._rules(raw_rules, settings)
+        self.problems.extend(shadowed_keywords(rules))
+        self.problems.extend(reference_problems(self.templates, checked, settings.vars))
+        self.problems.extend(misnamed_languages(self.templates, checked, settings.languages))
+        if any(p.is_error for p in self.problems):
+            return None, self.problems
+        warnings = [p for p in self.problems if not p.is_error]
+        names = [file.shown for file in files]
+        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
+
+    def read_files(
+        self,
+    ) -> tuple[list[FolderFile], list[tuple[str, Located]], list[tuple[str, Located]]]:
+        """The rule files, and the rule blocks and settings blocks in them, with their file."""
         files = self._rule_files()
         raw_rules: list[tuple[str, Located]] = []
         raw_settings: list[tuple[str, Located]] = []
@@ -79,17 +106,7 @@ class _Loader(RuleValidator):
                         self.error(line, f"rule number {index + 1} is not a rule (name: ...)")
             elif rules is not None:
                 self.error(document.line_of("rules"), "'rules' must be a list of rules")
-
-        settings = self._settings(raw_settings)
-        rules, checked = self._rules(raw_rules, settings)
-        self.problems.extend(shadowed_keywords(rules))
-        self.problems.extend(reference_problems(self.templates, checked, settings.vars))
-        self.problems.extend(misnamed_languages(self.templates, checked, settings.languages))
-        if any(p.is_error for p in self.problems):
-            return None, self.problems
-        warnings = [p for p in self.problems if not p.is_error]
-        names = [file.shown for file in files]
-        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
+        return files, raw_rules, raw_settings
 
     # -- files -----------------------------------------------------------------------------
 
@@ -139,7 +156,7 @@ class _Loader(RuleValidator):
 
     # -- settings --------------------------------------------------------------------------
 
-    def _settings(self, raw: list[tuple[str, Located]]) -> Settings:
+    def settings(self, raw: list[tuple[str, Located]]) -> Settings:
         seen: dict[str, str] = {}
         values: dict[str, Any] = {}
         for file, block in raw:

@@ -56,13 +56,15 @@ class TemplateLibrary:
     templates, so rendering does no compiling and no set-up.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: Path | None) -> None:
+        """Compile the templates of ``directory``; None gives a library with none."""
+        self.directory = Path(directory or ".")
         self.problems: list[Problem] = []
         self._env = ReplyEnvironment()
         self._variants: dict[str, dict[str, Template]] = {}
         self._files: dict[str, set[str]] = {}  # name -> language keys of its files
-        self._load()
+        if directory is not None:
+            self._load()
 
     @property
     def directory_name(self) -> str:
