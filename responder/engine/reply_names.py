@@ -22,10 +22,8 @@ def reply_template(templates: TemplateLibrary, value: Any) -> tuple[str, str]:
     if not isinstance(value, str) or not value.strip():
         return "", "'reply' must be a template name"
     name = value.strip().removesuffix(".j2")
-    folder = templates.directory_name
-    known = templates.names()
     if any(mark in name for mark in "*?[]"):
-        example = _did_you_mean(name, known) or ", like  reply: welcome"
+        example = _did_you_mean(name, templates.names()) or ", like  reply: welcome"
         return "", (
             f"'{name}' is not a template name: a name cannot contain * ? [ ]; write the "
             f"name of one template in full{example}"
@@ -34,6 +32,7 @@ def reply_template(templates: TemplateLibrary, value: Any) -> tuple[str, str]:
         variants = templates.variants(name)
         if not variants[0].locale:
             return name, ""
+        folder = templates.directory_name
         if templates.has_default_file(name):
             return "", ""  # the default file does not compile: reported with its line
         others = ", ".join(f"{name}.{template.locale}.j2" for template in variants)
@@ -41,6 +40,7 @@ def reply_template(templates: TemplateLibrary, value: Any) -> tuple[str, str]:
             f"there is no default file {folder}/{name}.j2, so a customer whose language has "
             f"no file of its own gets no reply (there is only {others}): add {name}.j2"
         )
+    folder = templates.directory_name
     base, language = split_name(name)
     if language:
         missing = (
@@ -60,7 +60,7 @@ def reply_template(templates: TemplateLibrary, value: Any) -> tuple[str, str]:
         f"; {misnamed[0]} is there, but a template file's name must end in .j2: "
         f"rename it to {name.rpartition('/')[2]}.j2"
         if misnamed
-        else _did_you_mean(name, known)
+        else _did_you_mean(name, templates.names())
     )
     return "", f"there is no template file {folder}/{name}.j2{found}"
 

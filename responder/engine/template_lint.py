@@ -85,7 +85,7 @@ def misnamed_languages(
     Such a file is read as a template of its own (``gluten_free_es``), so the customers it
     was written for never get it. A name counts as a language file of ``BASE`` only when
     ``BASE`` is a template or the reply of a rule, and its last part is a language code
-    (``_es``, ``-ms``) or a language's name (``.spanish``).
+    (``_es``, ``-ms``) or a language's name (``.spanish``), one of ``languages`` when given.
     """
     bases = set(templates.names()) | {rule.reply for rule in rules if rule.reply}
     warnings = []
@@ -225,13 +225,17 @@ def _hint(word: str, choices: Iterable[str], prefix: str = "") -> str:
 
 
 def _language_code(word: str, languages: Collection[str]) -> str | None:
-    """``es`` for ``es``, ``ES`` or ``spanish``; None when ``word`` names no language."""
+    """``es`` for ``es``, ``ES`` or ``spanish``; None when ``word`` names no language.
+
+    When the book lists its ``languages``, only those count (``order_status_id`` is then not
+    taken for Indonesian unless the book serves Indonesian).
+    """
     lowered = word.lower()
-    if lowered in languages:
-        return lowered
     if len(lowered) <= 3:
-        return lowered if lowered in _language_codes() else None
-    return _language_names().get(lowered)
+        code = lowered if lowered in _language_codes() else None
+    else:
+        code = _language_names().get(lowered)
+    return code if not languages or code in languages else None
 
 
 @cache

@@ -59,44 +59,57 @@ class References:
 
 def find_references(tree: nodes.Template) -> References:
     """The names, keys, filters, tests and single-brace texts of a parsed template."""
-    undeclared = meta.find_undeclared_variables(tree)
+    every = list(tree.find_all(nodes.Node))  # one walk; most replies have a few dozen nodes
     # A template may set a name of its own ({% set lead = ... %}): its keys are its own.
-    own = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")} | {
-        node.name for node in tree.find_all(nodes.Macro)
-    }
+    own = {n.name for n in every if isinstance(n, nodes.Name) and n.ctx in ("store", "param")}
+    own |= {n.name for n in every if isinstance(n, nodes.Macro)}
+    # Jinja's own scoping (a loop's name is not set after the loop) when the template sets
+    # names at all; otherwise every name it reads comes from outside, without that cost.
+    undeclared = (
+        meta.find_undeclared_variables(tree)
+        if own
+        else {n.name for n in every if isinstance(n, nodes.Name)}
+    )
     names: dict[str, Reference] = {}
     keys: list[Reference] = []
     custom: list[Reference] = []
-    for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)):
+    filters: list[Reference] = []
+    tests: list[Reference] = []
+    braces: list[Reference] = []
+    for node in every:
         line = node.lineno or 1
         if isinstance(node, nodes.Name):
             if node.ctx == "load" and node.name in undeclared:
                 names.setdefault(node.name, Reference(node.name, "", line))
-            continue
-        assert isinstance(node, nodes.Getattr | nodes.Getitem)
-        key = _key(node)
-        if key is None:
-            continue
-        inner = node.node
-        if isinstance(inner, nodes.Name) and inner.name in undeclared and inner.name not in own:
-            keys.append(Reference(inner.name, key, line))
-        elif (
-            isinstance(inner, nodes.Getattr | nodes.Getitem)
-            and _key(inner) == "custom_fields"
-            and isinstance(inner.node, nodes.Name)
-            and inner.node.name == "lead"
-            and "lead" not in own
-        ):
-            custom.append(Reference("lead.custom_fields", key, line))
+        elif isinstance(node, nodes.Getattr | nodes.Getitem):
+            key = _key(node)
+            inner = node.node
+            if key is None:
+                continue
+            if isinstance(inner, nodes.Name):
+                if inner.name in undeclared and inner.name not in own:
+                    keys.append(Reference(inner.name, key, line))
+            elif (
+                isinstance(inner, nodes.Getattr | nodes.Getitem)
+                and _key(inner) == "custom_fields"
+                and isinstance(inner.node, nodes.Name)
+                and inner.node.name == "lead"
+                and "lead" not in own
+            ):
+                custom.append(Reference("lead.custom_fields", key, line))
+        elif isinstance(node, nodes.Filter):
+            filters.append(Reference("filter", node.name, line))
+        elif isinstance(node, nodes.Test):
+            tests.append(Reference("test", node.name, line))
+        elif isinstance(node, nodes.TemplateData) and "{" in node.data:
+            braces += _single_braces(node.data, line)
     return References(
         names=tuple(sorted(names.values(), key=lambda r: r.line)),
         keys=tuple(keys),
         custom_fields=tuple(custom),
-        filters=tuple(
-            Reference("filter", n.name, n.lineno or 1) for n in tree.find_all(nodes.Filter)
-        ),
-        tests=tuple(Reference("test", n.name, n.lineno or 1) for n in tree.find_all(nodes.Test)),
-        braces=tuple(_single_braces(tree)),
+        filters=tuple(filters),
+        tests=tuple(tests),
+        braces=tuple(braces),
     )
 
 
@@ -109,15 +122,12 @@ def _key(node: nodes.Getattr | nodes.Getitem) -> str | None:
     return None
 
 
-def _single_braces(tree: nodes.Template) -> list[Reference]:
+def _single_braces(text: str, first_line: int) -> list[Reference]:
     found = []
-    for node in tree.find_all(nodes.TemplateData):
-        text = node.data
-        for match in _SINGLE_BRACES.finditer(text):
-            start, end = match.span()
-            # `{{{ x }}}` and the like are Jinja's business; only a lone pair is a slip.
-            if text[start - 1 : start] == "{" or text[end : end + 1] == "}":
-                continue
-            line = (node.lineno or 1) + text.count("\n", 0, start)
-            found.append(Reference(match.group(1), "", line))
+    for match in _SINGLE_BRACES.finditer(text):
+        start, end = match.span()
+        # `{{{ x }}}` and the like are Jinja's business; only a lone pair is a slip.
+        if text[start - 1 : start] == "{" or text[end : end + 1] == "}":
+            continue
+        found.append(Reference(match.group(1), "", first_line + text.count("\n", 0, start)))
     return found

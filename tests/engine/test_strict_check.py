@@ -216,6 +216,13 @@ def test_a_name_that_only_ends_like_a_language_is_left_alone(tmp_path: Path) -> 
     assert problems_of(tmp_path, HELLO, templates) == []
 
 
+def test_the_books_languages_decide_what_counts_as_a_language(tmp_path: Path) -> None:
+    templates = {"hi.j2": "Hi", "hi_id.j2": "Your id", "hi_es.j2": "Hola"}
+    rules = "settings:\n  languages: [en, es]\n" + HELLO
+    problem = the_warning(problems_of(tmp_path, rules, templates))
+    assert Path(problem.file).name == "hi_es.j2"
+
+
 # -- one mistake, one message ---------------------------------------------------------------
 
 
