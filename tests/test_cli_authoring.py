@@ -71,6 +71,72 @@ def test_check_explains_a_tab_in_a_rule_file(tmp_path: Path) -> None:
     )
 
 
+ORDER = "rules:\n  - name: order\n    regex: '#(?P<order>\\d+)'\n    reply: hi\n"
+VARS = "settings:\n  vars:\n    shop_centre: Mid Valley\n"
+
+
+@pytest.mark.parametrize(
+    ("rules", "templates", "expected"),
+    [
+        (HELLO, {"hi.j2": "{{ lead.firstname }}"}, "hi.j2:1: error [rule hello]: 'lead.firstname'"),
+        (
+            VARS + HELLO,
+            {"hi.j2": "At {{ vars.shop_centr }}"},
+            "hi.j2:1: error [rule hello]: 'vars.shop_centr' is not in the settings' vars; "
+            "did you mean 'vars.shop_centre'?",
+        ),
+        (ORDER, {"hi.j2": "\n{{ match.number }}"}, "hi.j2:2: error [rule order]: 'match.number'"),
+        (HELLO, {"hi.j2": "Order {{ match.order }}"}, "hi.j2:1: error [rule hello]: 'match.order'"),
+        (HELLO, {"hi.ms.j2": "Hai"}, "rules.yaml:4: error [rule hello]: there is no default file"),
+        (HELLO, {"hi.txt": "Hi"}, "rules.yaml:4: error [rule hello]: there is no template file"),
+        (
+            "settings:\n  hours:\n    office: 'mon-fry 09:00'\n"
+            "rules:\n  - name: late\n    outside: office\n    reply: hi\n",
+            {"hi.j2": "Hi"},
+            "rules.yaml:3: error: 'fry' is not a day",
+        ),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    text: {{ lead.first_name }}, hi\n",
+            {},
+            "rules.yaml:4: error: this is not valid YAML",
+        ),
+        (
+            'rules:\n  - name: a\n    regex: "#\\d+"\n    reply: hi\n',
+            {},
+            "use single quotes for patterns",
+        ),
+    ],
+)
+def test_check_exits_1_on_every_broken_book(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    rules: str,
+    templates: dict[str, str],
+    expected: str,
+) -> None:
+    rules_dir, templates_dir = write_book(tmp_path, rules, templates)
+    assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 1
+    out = capsys.readouterr().out
+    assert expected in out
+    assert "FAILED: 1 error(s)" in out  # one mistake, one message
+
+
+@pytest.mark.parametrize(
+    ("templates", "expected"),
+    [
+        ({"hi.j2": "Hi { lead.first_name }"}, "write {{ lead.first_name }}"),
+        ({"hi.j2": "Hi", "hi_es.j2": "Hola"}, "rename the file to hi.es.j2"),
+    ],
+)
+def test_check_warns_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], templates: dict[str, str], expected: str
+) -> None:
+    rules_dir, templates_dir = write_book(tmp_path, HELLO, templates)
+    assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "warning" in out and expected in out and "OK: 0 error(s), 1 warning(s)" in out
+
+
 def test_check_passes_the_shipped_book_without_any_warning() -> None:
     result = subprocess.run(
         [str(RESPONDER), "check", *SHIPPED], capture_output=True, text=True, timeout=60, check=False

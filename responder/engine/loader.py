@@ -171,6 +171,8 @@ class _Loader(RuleValidator):
                         block.line_of(key),
                         f"'{key}' is already set in {seen[key]}; set each setting in one file only",
                     )
+                    if key == "hours" and isinstance(block[key], dict):
+                        self.broken_hours.update(block[key])  # reported once, here
                     continue
                 seen[key] = where
                 values[key] = self._setting(key, block[key], block.line_of(key))
@@ -192,6 +194,7 @@ class _Loader(RuleValidator):
                 self.error(
                     line, "'hours' must list named hours, like  office: \"mon-fri 09:00-18:00\""
                 )
+                self.hours_unreadable = True
                 return {}
             hours = {}
             for name, spec in value.items():

@@ -70,6 +70,7 @@ class RuleValidator:
         # Named hours whose value is wrong (reported at the settings): a rule using one of
         # them is dropped without a second message saying the hours do not exist.
         self.broken_hours: set[str] = set()
+        self.hours_unreadable = False  # the settings' hours are not a list of named hours
         self._dropped = 0
 
     # -- reporting -------------------------------------------------------------------------
@@ -305,7 +306,8 @@ class RuleValidator:
                 )
                 return None
             spec = spec.strip()
-            if spec in self.broken_hours:
+            named = not any(ch.isdigit() for ch in spec)
+            if spec in self.broken_hours or (named and self.hours_unreadable):
                 self._dropped += 1
                 return None
             if spec in settings.hours:

@@ -236,6 +236,26 @@ def test_a_bad_hours_value_is_one_message(tmp_path: Path) -> None:
     assert "'fry' is not a day" in problem.message
 
 
+LATE = "rules:\n  - name: late\n    outside: office\n    reply: hi\n"
+
+
+def test_hours_that_are_not_a_list_are_one_message(tmp_path: Path) -> None:
+    rules = "settings:\n  hours: 'mon-fri 09:00-18:00'\n" + LATE
+    [problem] = problems_of(tmp_path, rules, {"hi.j2": "Hi"})
+    assert where(problem) == ("rules.yaml", 2, "")
+    assert "'hours' must list named hours" in problem.message
+
+
+def test_hours_set_in_two_files_are_one_message(tmp_path: Path) -> None:
+    files = {
+        "a.yaml": "settings:\n  hours:\n    shop: 'mon 09:00-10:00'\n",
+        "b.yaml": "settings:\n  hours:\n    office: 'mon-fri 09:00-18:00'\n" + LATE,
+    }
+    [problem] = problems_of(tmp_path, files, {"hi.j2": "Hi"})
+    assert where(problem) == ("b.yaml", 2, "")
+    assert "'hours' is already set in" in problem.message
+
+
 def test_a_template_syntax_error_is_one_message(tmp_path: Path) -> None:
     templates = {"hi.j2": "Hi {{ lead.name ", "hi.ms.j2": "Hai"}
     [problem] = problems_of(tmp_path, HELLO, templates)  # nothing about a missing default file
