@@ -7,9 +7,9 @@ file exists but cannot be used is reported at that file, once, and not again her
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
+from responder.engine.problems import did_you_mean
 from responder.engine.templates import TemplateLibrary, split_name
 
 __all__ = ["reply_template"]
@@ -23,7 +23,7 @@ def reply_template(templates: TemplateLibrary, value: Any) -> tuple[str, str]:
         return "", "'reply' must be a template name"
     name = value.strip().removesuffix(".j2")
     if any(mark in name for mark in "*?[]"):
-        example = _did_you_mean(name, templates.names()) or ", like  reply: welcome"
+        example = did_you_mean(name, templates.names()) or ", like  reply: welcome"
         return "", (
             f"'{name}' is not a template name: a name cannot contain * ? [ ]; write the "
             f"name of one template in full{example}"
@@ -60,11 +60,6 @@ def reply_template(templates: TemplateLibrary, value: Any) -> tuple[str, str]:
         f"; {misnamed[0]} is there, but a template file's name must end in .j2: "
         f"rename it to {name.rpartition('/')[2]}.j2"
         if misnamed
-        else _did_you_mean(name, templates.names())
+        else did_you_mean(name, templates.names())
     )
     return "", f"there is no template file {folder}/{name}.j2{found}"
-
-
-def _did_you_mean(name: str, known: list[str]) -> str:
-    hint = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{hint[0]}'?" if hint else ""

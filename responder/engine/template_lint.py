@@ -12,7 +12,6 @@ report. :func:`misnamed_languages` warns about a language file named outside the
 
 from __future__ import annotations
 
-import difflib
 import locale
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -23,7 +22,7 @@ from typing import Any
 import re2
 
 from responder.engine.context import fixed_keys
-from responder.engine.problems import Problem, Severity
+from responder.engine.problems import Problem, Severity, did_you_mean
 from responder.engine.rulebook import Rule
 from responder.engine.template_refs import Reference
 from responder.engine.templates import Template, TemplateLibrary
@@ -96,12 +95,17 @@ def misnamed_languages(
         code = _language_code(parts[2], languages)
         if code is None:
             continue
+        right = f"{parts[1]}.{code}.j2"
+        taken = any(t.locale.lower() == code for t in templates.variants(parts[1]))
+        fix = (
+            f"{right} already exists, so keep only one of the two"
+            if taken
+            else f"rename the file to {right}"
+        )
         for template in templates.variants(name):
-            right = f"{parts[1]}.{code}.j2"
             message = (
                 f"this looks like the '{code}' language file of '{parts[1]}', but it is read "
-                f"as a template of its own called '{name}', so no customer gets it: rename "
-                f"the file to {right}"
+                f"as a template of its own called '{name}', so no customer gets it: {fix}"
             )
             warnings.append(Problem(template.origin, 0, message, severity=Severity.WARNING))
     return warnings
@@ -129,10 +133,14 @@ class _Known:
                 found.append((ref, why))
         for ref in refs.filters:
             if ref.key not in self.filters:
-                found.append((ref, f"there is no filter '{ref.key}'{_hint(ref.key, self.filters)}"))
+                found.append(
+                    (ref, f"there is no filter '{ref.key}'{did_you_mean(ref.key, self.filters)}")
+                )
         for ref in refs.tests:
             if ref.key not in self.tests:
-                found.append((ref, f"there is no test 'is {ref.key}'{_hint(ref.key, self.tests)}"))
+                found.append(
+                    (ref, f"there is no test 'is {ref.key}'{did_you_mean(ref.key, self.tests)}")
+                )
         problems = [Problem(*template.place(ref.line), why, rules) for ref, why in found]
         for ref in refs.braces:
             fix = self._braced(ref.root)
@@ -153,7 +161,7 @@ class _Known:
             maybe = f"; did you mean '{owners[0]}.{name}'?"
         else:
             values = [*self.fixed, *_OPEN_VALUES]
-            maybe = _hint(name, values) or f" (a reply can use {', '.join(values)})"
+            maybe = did_you_mean(name, values) or f" (a reply can use {', '.join(values)})"
         return f"there is no value called '{name}' in a reply{maybe}"
 
     def _unknown_key(self, ref: Reference) -> str | None:
@@ -164,16 +172,18 @@ class _Known:
                 return None
             return (
                 f"'{written}' is not something a reply knows about {_WHO[ref.root]}"
-                f"{_hint(key, keys, ref.root)}"
+                f"{did_you_mean(key, keys, prefix=ref.root)}"
             )
         if ref.root == "vars":
             if key in self.variables or key in _DICT_METHODS:
                 return None
             if not self.variables:
                 return f"'{written}' is not set: the settings have no vars"
-            return f"'{written}' is not in the settings' vars{_hint(key, self.variables, 'vars')}"
+            maybe = did_you_mean(key, self.variables, prefix="vars")
+            return f"'{written}' is not in the settings' vars{maybe}"
         if ref.root == "now" and key not in _DATE_PARTS:
-            return f"'{written}' is not part of a date and time{_hint(key, _DATE_PARTS, 'now')}"
+            maybe = did_you_mean(key, _DATE_PARTS, prefix="now")
+            return f"'{written}' is not part of a date and time{maybe}"
         return None  # match: per rule; an unknown root: reported as a name
 
     def _braced(self, text: str) -> str | None:
@@ -203,10 +213,10 @@ def _match_problems(template: Template, rule: Rule) -> list[Problem]:
                 f"name the part you want like (?P<{ref.key}>...)"
             )
         else:
-            named = ", ".join(parts)
+            maybe = did_you_mean(ref.key, parts, prefix="match")
             why = (
                 f"'{ref.written}' is always empty: this rule's regex has no part named "
-                f"'{ref.key}'{_hint(ref.key, parts, 'match')} (its named parts: {named})"
+                f"'{ref.key}'{maybe} (its named parts: {', '.join(parts)})"
             )
         problems.append(Problem(*template.place(ref.line), why, rule.name))
     return problems
@@ -215,13 +225,6 @@ def _match_problems(template: Template, rule: Rule) -> list[Problem]:
 @cache
 def _named_parts(regex: str) -> tuple[str, ...]:
     return tuple(re2.compile(regex).groupindex)
-
-
-def _hint(word: str, choices: Iterable[str], prefix: str = "") -> str:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not found:
-        return ""
-    return f"; did you mean '{prefix}.{found[0]}'?" if prefix else f"; did you mean '{found[0]}'?"
 
 
 def _language_code(word: str, languages: Collection[str]) -> str | None:

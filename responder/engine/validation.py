@@ -16,7 +16,7 @@ from typing import Any
 from responder.engine.durations import parse_duration
 from responder.engine.hours import parse_hours
 from responder.engine.matching import Keyword, check_regex, parse_keyword
-from responder.engine.problems import Problem, Severity
+from responder.engine.problems import Problem, Severity, did_you_mean
 from responder.engine.reply_names import reply_template
 from responder.engine.rulebook import HoursCondition, Role, Rule, Settings
 from responder.engine.templates import Template, TemplateLibrary
@@ -87,8 +87,7 @@ class RuleValidator:
         """Report keys not in ``known``, with a "did you mean"; return how many there were."""
         unknown = [key for key in mapping if key not in known]
         for key in unknown:
-            hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            maybe = f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(known)})"
+            maybe = did_you_mean(key, known) or f" (known: {', '.join(known)})"
             self.error(mapping.line_of(key), f"'{key}' is not a {what} key{maybe}", rule)
         return len(unknown)
 

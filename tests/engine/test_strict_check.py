@@ -211,6 +211,12 @@ def test_a_language_file_named_outside_the_scheme_is_a_warning(tmp_path: Path, f
     assert "rename the file to gluten_free.es.j2" in problem.message
 
 
+def test_a_misnamed_language_file_next_to_the_right_one_says_keep_one(tmp_path: Path) -> None:
+    templates = {"hi.j2": "Hi", "hi.es.j2": "Hola", "hi_es.j2": "Hola!"}
+    problem = the_warning(problems_of(tmp_path, HELLO, templates))
+    assert "hi.es.j2 already exists, so keep only one of the two" in problem.message
+
+
 def test_a_name_that_only_ends_like_a_language_is_left_alone(tmp_path: Path) -> None:
     templates = {"hi.j2": "Hi", "order_status.j2": "Status", "contact_us.j2": "Us"}
     assert problems_of(tmp_path, HELLO, templates) == []
