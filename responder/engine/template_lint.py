@@ -214,6 +214,8 @@ def _match_problems(template: Template, rule: Rule) -> list[Problem]:
             )
         else:
             maybe = did_you_mean(ref.key, parts, prefix="match")
+            if not maybe and len(parts) == 1:  # the only part it can mean
+                maybe = f"; did you mean 'match.{parts[0]}'?"
             why = (
                 f"'{ref.written}' is always empty: this rule's regex has no part named "
                 f"'{ref.key}'{maybe} (its named parts: {', '.join(parts)})"

@@ -76,9 +76,8 @@ def test_a_match_part_the_pattern_does_not_name_is_an_error(tmp_path: Path) -> N
     problem = the_error(problems_of(tmp_path, rules, {"status.j2": "Order {{ match.number }}"}))
     assert where(problem) == ("status.j2", 1, "order-status")
     assert "'match.number' is always empty" in problem.message
-    assert (
-        "no part named 'number'" in problem.message and "its named parts: order" in problem.message
-    )
+    assert "no part named 'number'; did you mean 'match.order'?" in problem.message
+    assert "its named parts: order" in problem.message
 
 
 def test_a_match_part_in_a_text_reply_of_a_rule_without_pattern_is_an_error(
