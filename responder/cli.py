@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
@@ -21,8 +21,8 @@ from responder.config import Config, environment_setting, load_config
 from responder.engine import authoring
 from responder.engine.decide import decide
 from responder.engine.durations import parse_duration
-from responder.engine.hours import load_timezone
-from responder.engine.loader import load_rulebook
+from responder.engine.hours import load_timezone, show_moment
+from responder.engine.loader import load_rulebook, read_settings
 from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, RuleBookError, StoreUnavailable
 from responder.model import Lead, LeadState, Message, Outcome, utcnow
@@ -76,7 +76,12 @@ def _authoring_commands(commands: Commands) -> None:
     try_.set_defaults(command=_try)
 
     chat = commands.add_parser(
-        "chat", help="talk to the rules as a customer would, in the terminal"
+        "chat",
+        help="talk to the rules as a customer would, in the terminal",
+        description="Talk to the rules as a customer would. Cooldowns, pauses and first "
+        "messages are remembered as the service does.",
+        epilog=CHAT_COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _folder_options(chat)
     _lead_options(chat)
@@ -100,7 +105,9 @@ def _service_commands(commands: Commands) -> None:
     )
     send.add_argument("message")
     send.add_argument("--lead", default="42", help="the lead's id (default 42)")
-    send.add_argument("--name", default="Aisyah Rahman", help="the lead's name")
+    send.add_argument(
+        "--name", default=authoring.SAMPLE_NAME, help="the lead's name (default: %(default)s)"
+    )
     send.add_argument("--locale", default="en", help="the lead's locale")
     send.add_argument(
         "--simulator",
@@ -116,6 +123,12 @@ def _service_commands(commands: Commands) -> None:
     log.add_argument("--rule", help="only this rule")
     log.add_argument("--limit", type=int, default=20)
     log.add_argument("--store", help="the store (default: $RESPONDER_STORE or var/responder.db)")
+    log.add_argument(
+        "--rules",
+        type=Path,
+        help="folder of rule files whose timezone the times are shown in "
+        "(default: $RESPONDER_RULES or ./rules)",
+    )
     log.set_defaults(command=_log)
 
 
@@ -132,7 +145,11 @@ def _folder_options(command: argparse.ArgumentParser) -> None:
 
 def _lead_options(command: argparse.ArgumentParser) -> None:
     add = command.add_argument
-    add("--name", default="Aisyah Rahman", help="the lead's name ('' for none)")
+    add(
+        "--name",
+        default=authoring.SAMPLE_NAME,
+        help="the customer's name (default: %(default)s; '' for a customer without a name)",
+    )
     add("--locale", default="", help="the lead's locale, e.g. ms or ms-MY")
     add("--tag", action="append", default=[], help="a tag of the lead (repeatable)")
     add("--channel", default="whatsapp", help="the channel, e.g. whatsapp")
@@ -170,18 +187,27 @@ def _try(args: argparse.Namespace) -> int:
         LeadState() if args.first else LeadState(first_seen=datetime(2000, 1, 1, tzinfo=at.tzinfo))
     )
     decision = decide(message, lead, book, state, at)
-    print(authoring.explain(decision, message))
+    print(authoring.explain(decision, message, book.settings.timezone))
     return 0
+
+
+CHAT_COMMANDS = """\
+While chatting, type:
+  /wait 2h   move the clock forward (90s, 30m, 6h, 2d, 1h30m): cooldowns and pauses run out
+  /reset     forget everything about this customer: the next message is their first
+  /help      list these commands
+  /quit      stop (so does Ctrl-D)"""
 
 
 def _chat(args: argparse.Namespace) -> int:
     book = load_rulebook(args.rules, args.templates)
     lead = _lead(args)
     conversation = authoring.Conversation(book, lead, _moment(args.at, lead, book), args.channel)
-    print("Type as the customer. Commands: /wait 2h (move the clock), /reset, /quit.")
+    zone = book.settings.timezone
+    print("Type as the customer. Commands: /wait 2h (move the clock), /reset, /help, /quit.")
     while True:
         try:
-            line = input(f"[{conversation.now:%a %d %b %H:%M}] you> ").strip()
+            line = input(f"[{show_moment(conversation.now, zone)}] you> ").strip()
         except EOFError:
             print()
             return 0
@@ -189,6 +215,9 @@ def _chat(args: argparse.Namespace) -> int:
             continue
         if line in ("/quit", "/exit"):
             return 0
+        if line in ("/help", "/?", "/"):
+            print(CHAT_COMMANDS)
+            continue
         if line == "/reset":
             conversation = authoring.Conversation(book, lead, conversation.now, args.channel)
             print("(forgot everything about this lead)")
@@ -274,8 +303,12 @@ def _log(args: argparse.Namespace) -> int:
     if not records:
         filtered = args.lead or args.outcome or args.rule
         print("no decisions match" if filtered else "no decisions recorded yet")
+        return 0
+    zone = read_settings(args.rules).timezone
+    print(f"times in {zone.key if zone else 'UTC'}")
     for record in records:
-        when, what, rule = f"{record.at:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
+        local = record.at.astimezone(zone or UTC)
+        when, what, rule = f"{local:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
         print(f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}")
         if record.reply:
             print(f"{'':21}reply: {record.reply[:200]!r}")

@@ -25,6 +25,7 @@ from typing import Any
 from responder.config import Config
 from responder.connections import ConnectionCache
 from responder.engine.decide import decide
+from responder.engine.hours import show_moment
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
     DeliveryRejected,
@@ -403,7 +404,8 @@ class Responder:
             return self._record(job, Outcome.NOT_INBOUND, "an outbound message from the bot")
         until = self.clock() + self.config.takeover_pause
         self.store.pause(job.lead.id, until)
-        reason = f"a person of the team wrote to the lead: auto-replies paused until {until:%c} UTC"
+        shown = show_moment(until, self.book.settings.timezone)
+        reason = f"a person of the team wrote to the lead: auto-replies paused until {shown}"
         return self._record(job, Outcome.NOT_INBOUND, reason)
 
     def _is_our_echo(self, job: Job, message: Message) -> bool:

@@ -19,17 +19,21 @@ import re2
 
 from responder.engine.context import build_context
 from responder.engine.decide import Decision, decide
+from responder.engine.hours import show_moment
 from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
 from responder.engine.rulebook import Rule, RuleBook
+from responder.engine.template_lint import custom_fields
 from responder.engine.templates import Template, render
 from responder.errors import TemplateError
 from responder.model import Lead, LeadState, Message
 
 REFERENCE_WEEK = datetime(2026, 11, 23)  # a Monday
 REFERENCE_MOMENT = REFERENCE_WEEK + timedelta(days=2, hours=11)
+SAMPLE_NAME = "Alex Sample"
+"""The sample customer of check, try, chat and send: a name that belongs to no one business."""
 SAMPLE_LEADS = (
-    Lead(id="sample-1", name="Aisyah Rahman", email="aisyah@example.com", phone="+60123456789"),
+    Lead(id="sample-1", name=SAMPLE_NAME, email="alex@example.com", phone="+15550100"),
     Lead(id="sample-2"),  # no name, no email: templates must still read well
 )
 
@@ -41,6 +45,9 @@ class CheckReport:
     renders: int = 0
     examples: int = 0
     failures: list[Problem] = field(default_factory=list)
+    #: Each ``lead.custom_fields.NAME`` the replies use, and where: the platform decides
+    #: which fields exist, so they are listed for the author to read, not checked.
+    custom_fields: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -61,6 +68,7 @@ def check(rules_dir: Path, templates_dir: Path) -> CheckReport:
     report = CheckReport(problems=problems, book=book)
     if book is None:
         return report
+    report.custom_fields = custom_fields(book.templates, book.all_rules)
     _render_samples(book, report)
     _run_examples(book, report)
     return report
@@ -75,6 +83,10 @@ def format_check(report: CheckReport) -> str:
         renders = f"{report.renders} renders of every template and locale"
         lines.append(f"Templates: {renders}, with and without a lead name")
         lines.append(f"Examples:  {report.examples} examples and counterexamples tried")
+    if report.custom_fields:
+        used = ", ".join(f"{name} ({', '.join(at)})" for name, at in report.custom_fields.items())
+        lines.append(f"Custom fields: {used}")
+        lines.append("  (the platform decides which custom fields exist: check their spelling)")
     for problem in (*report.problems, *report.failures):
         lines.append(f"  {problem}")
     errors, warnings = len(report.errors), len(report.warnings)
@@ -176,12 +188,17 @@ def _week(tz: ZoneInfo) -> Iterator[datetime]:
         yield start + timedelta(minutes=30 * step)
 
 
-def explain(decision: Decision, message: Message) -> str:
-    """What ``responder try`` prints: the decision and why, for a rule author."""
+def explain(decision: Decision, message: Message, zone: ZoneInfo | None = None) -> str:
+    """What ``responder try`` prints: the decision and why, for a rule author.
+
+    The moment of the message is shown in the business's ``zone`` (UTC when None).
+    """
     lines = [
         f"message:       {message.text!r}",
         f"normalised:    {decision.normalized!r}",
     ]
+    if message.received_at is not None:
+        lines.append(f"at:            {show_moment(message.received_at, zone)}")
     if decision.rule is not None:
         lines.append(f"decided by:    {decision.rule.name} ({decision.rule.where})")
     lines.append(f"because:       {decision.why}")

@@ -7,14 +7,14 @@ breaks their templates.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from responder.engine.hours import load_timezone
 from responder.model import Lead, Message
 
-__all__ = ["build_context"]
+__all__ = ["build_context", "fixed_keys"]
 
 
 def build_context(
@@ -58,6 +58,30 @@ def build_context(
         "rule": {"name": rule},
         "now": now,
         "vars": dict(vars),
+    }
+
+
+@cache
+def fixed_keys() -> Mapping[str, frozenset[str]]:
+    """The values whose keys are the same for every reply, and their keys.
+
+    ``lead``, ``message`` and ``rule`` always hold the keys :func:`build_context` gives
+    them; ``match`` (the rule's pattern) and ``vars`` (the settings) are not fixed, and
+    ``now`` is a date and time. Read from :func:`build_context` itself, so the two never
+    disagree.
+    """
+    context = build_context(
+        lead=Lead(id=""),
+        message=Message(text="", channel=""),
+        match={},
+        rule="",
+        now=datetime(2000, 1, 1, tzinfo=UTC),
+        vars={},
+    )
+    return {
+        name: frozenset(value)
+        for name, value in context.items()
+        if name in ("lead", "message", "rule") and isinstance(value, dict)
     }
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from responder.engine.context import build_context
-from responder.engine.hours import load_timezone
+from responder.engine.hours import load_timezone, show_moment
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import Role, Rule, RuleBook
 from responder.engine.templates import render
@@ -93,7 +93,7 @@ def decide(
         return Decision(Outcome.NO_MATCH, None, "", "no rule matched", normalized, near_misses)
 
     rule, why = winner
-    refusal = _held_back(rule, state, now)
+    refusal = _held_back(rule, state, now, book.settings.timezone)
     if refusal is None:
         reply, failure = _fill_in(rule, book, hits, message, lead, local_now)
         if not failure:
@@ -103,16 +103,21 @@ def decide(
     return Decision(outcome, rule, "", f"{why}; but {reason}", normalized, near_misses)
 
 
-def _held_back(rule: Rule, state: LeadState, now: datetime) -> tuple[Outcome, str] | None:
-    """Why ``rule`` may not answer although its conditions hold (paused lead, cooldown)."""
+def _held_back(
+    rule: Rule, state: LeadState, now: datetime, zone: ZoneInfo | None
+) -> tuple[Outcome, str] | None:
+    """Why ``rule`` may not answer although its conditions hold (paused lead, cooldown).
+
+    Times are written in the business's ``zone`` (UTC when None), naming it.
+    """
     if state.is_paused(now):
-        until = state.paused_until.isoformat() if state.paused_until else ""
+        until = show_moment(state.paused_until, zone) if state.paused_until else ""
         return Outcome.PAUSED, f"auto-replies to this lead are paused until {until}"
     last = state.last_reply.get(rule.name)
     if rule.cooldown and last is not None and now < last + rule.cooldown:
         return Outcome.COOLDOWN, (
-            f"this rule already answered this lead at {last.isoformat()} "
-            f"(cooldown until {(last + rule.cooldown).isoformat()})"
+            f"this rule already answered this lead at {show_moment(last, zone)} "
+            f"(cooldown until {show_moment(last + rule.cooldown, zone)})"
         )
     return None
 
@@ -222,7 +227,7 @@ def _check(
         reasons.append(f"locale '{lead.locale}'")
     if rule.hours is not None:
         inside = rule.hours.hours.contains(local_now, _zone(local_now))
-        when = f"{local_now:%a %H:%M} {local_now.tzname()}"
+        when = f"{local_now:%a %H:%M} {_zone(local_now).key}"
         word = "during" if rule.hours.inside else "outside"
         if inside != rule.hours.inside:
             return _Fail(f"not {word} {rule.hours.label} ({when})", texted)

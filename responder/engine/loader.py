@@ -21,6 +21,7 @@ from responder.engine.hours import load_timezone, parse_hours
 from responder.engine.lint import shadowed_keywords
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
+from responder.engine.template_lint import misnamed_languages, reference_problems
 from responder.engine.templates import TemplateLibrary
 from responder.engine.validation import RuleValidator
 from responder.engine.yamlfile import Located, load_yaml
@@ -45,14 +46,41 @@ def check_rulebook(rules_dir: Path, templates_dir: Path) -> tuple[RuleBook | Non
     return _Loader(rules_dir, templates_dir).load()
 
 
+def read_settings(rules_dir: Path) -> Settings:
+    """The settings of the rule files alone, for tools that need only those (``log``).
+
+    Neither rules nor templates are read, and problems are not reported: a setting that
+    cannot be read is left at its default.
+    """
+    loader = _Loader(rules_dir, None)
+    _, _, raw_settings = loader.read_files()
+    return loader.settings(raw_settings)
+
+
 class _Loader(RuleValidator):
     """Collects problems while turning rule files into a RuleBook."""
 
-    def __init__(self, rules_dir: Path, templates_dir: Path) -> None:
+    def __init__(self, rules_dir: Path, templates_dir: Path | None) -> None:
         super().__init__(TemplateLibrary(templates_dir))
         self.rules_dir = rules_dir
 
     def load(self) -> tuple[RuleBook | None, list[Problem]]:
+        files, raw_rules, raw_settings = self.read_files()
+        settings = self.settings(raw_settings)
+        rules, checked = self._rules(raw_rules, settings)
+        self.problems.extend(shadowed_keywords(rules))
+        self.problems.extend(reference_problems(self.templates, checked, settings.vars))
+        self.problems.extend(misnamed_languages(self.templates, checked, settings.languages))
+        if any(p.is_error for p in self.problems):
+            return None, self.problems
+        warnings = [p for p in self.problems if not p.is_error]
+        names = [file.shown for file in files]
+        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
+
+    def read_files(
+        self,
+    ) -> tuple[list[FolderFile], list[tuple[str, Located]], list[tuple[str, Located]]]:
+        """The rule files, and the rule blocks and settings blocks in them, with their file."""
         files = self._rule_files()
         raw_rules: list[tuple[str, Located]] = []
         raw_settings: list[tuple[str, Located]] = []
@@ -78,15 +106,7 @@ class _Loader(RuleValidator):
                         self.error(line, f"rule number {index + 1} is not a rule (name: ...)")
             elif rules is not None:
                 self.error(document.line_of("rules"), "'rules' must be a list of rules")
-
-        settings = self._settings(raw_settings)
-        rules = self._rules(raw_rules, settings)
-        self.problems.extend(shadowed_keywords(rules))
-        if any(p.is_error for p in self.problems):
-            return None, self.problems
-        warnings = [p for p in self.problems if not p.is_error]
-        names = [file.shown for file in files]
-        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
+        return files, raw_rules, raw_settings
 
     # -- files -----------------------------------------------------------------------------
 
@@ -136,7 +156,7 @@ class _Loader(RuleValidator):
 
     # -- settings --------------------------------------------------------------------------
 
-    def _settings(self, raw: list[tuple[str, Located]]) -> Settings:
+    def settings(self, raw: list[tuple[str, Located]]) -> Settings:
         seen: dict[str, str] = {}
         values: dict[str, Any] = {}
         for file, block in raw:
@@ -151,6 +171,8 @@ class _Loader(RuleValidator):
                         block.line_of(key),
                         f"'{key}' is already set in {seen[key]}; set each setting in one file only",
                     )
+                    if key == "hours" and isinstance(block[key], dict):
+                        self.broken_hours.update(block[key])  # reported once, here
                     continue
                 seen[key] = where
                 values[key] = self._setting(key, block[key], block.line_of(key))
@@ -172,12 +194,15 @@ class _Loader(RuleValidator):
                 self.error(
                     line, "'hours' must list named hours, like  office: \"mon-fri 09:00-18:00\""
                 )
+                self.hours_unreadable = True
                 return {}
             hours = {}
             for name, spec in value.items():
                 parsed = self.convert(parse_hours, spec, value.line_of(name))
                 if parsed is not None:
                     hours[name] = parsed
+                else:  # reported here: a rule using the name must not say it does not exist
+                    self.broken_hours.add(name)
             return hours
         if key == "languages":
             return self.convert(parse_languages, value, line)
@@ -188,8 +213,12 @@ class _Loader(RuleValidator):
 
     # -- rules -----------------------------------------------------------------------------
 
-    def _rules(self, raw: list[tuple[str, Located]], settings: Settings) -> list[Rule]:
+    def _rules(
+        self, raw: list[tuple[str, Located]], settings: Settings
+    ) -> tuple[list[Rule], list[Rule]]:
+        """The enabled rules, and every valid rule (disabled ones are checked too)."""
         rules: list[Rule] = []
+        checked: list[Rule] = []
         names: dict[str, str] = {}
         for order, (file, block) in enumerate(raw):
             self.file = file
@@ -205,9 +234,10 @@ class _Loader(RuleValidator):
                 )
                 continue
             names[rule.name] = rule.where
+            checked.append(rule)
             if block.get("enabled", True) is not False:
                 rules.append(rule)
-        return rules
+        return rules, checked
 
 
 def parse_languages(value: Any) -> tuple[str, ...]:

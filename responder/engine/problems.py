@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -42,3 +44,14 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, prefix: str = "") -> str:
+    """``; did you mean 'x'?`` for the closest of ``choices``, or "" when none is close.
+
+    ``prefix`` is written in front of the suggestion (``lead`` gives ``'lead.first_name'``).
+    """
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not found:
+        return ""
+    return f"; did you mean '{prefix + '.' if prefix else ''}{found[0]}'?"

@@ -1,34 +1,28 @@
-"""Reply templates: the compiled library of a templates folder, and rendering one into a reply.
+"""Reply templates: the compiled library of a templates folder.
 
 :class:`TemplateLibrary` compiles every ``NAME.j2`` file (and ``NAME.LANG.j2`` variants) of a
 folder once, reports what does not compile as :class:`~responder.engine.problems.Problem`
 values, compiles inline texts of rule files, and picks the file that fits a lead's language.
-:func:`render` fills a :class:`Template` in with the values of
-:func:`~responder.engine.context.build_context`. Templates compile and run in
+A compiled :class:`~responder.engine.rendering.Template` and :func:`render` live in
+:mod:`responder.engine.rendering` (and are re-exported here). Templates compile and run in
 :class:`~responder.engine.jinja_env.ReplyEnvironment`; how authors write them is in
 ``docs/rules.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+import os
 from pathlib import Path
-from typing import Any, cast
 
-import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from responder.engine.budget import RenderLimits, activate, deactivate
 from responder.engine.folder import FolderFile, read_folder
-from responder.engine.jinja_env import (
-    ReplyEnvironment,
-    explain_failure,
-    failure_line,
-    needs_budget,
-)
+from responder.engine.jinja_env import ReplyEnvironment, needs_budget
 from responder.engine.locales import fallbacks, locale_key, split_name
 from responder.engine.problems import Problem, Severity, display_path
+from responder.engine.rendering import MAX_REPLY_CHARS, Template, render
+from responder.engine.template_refs import find_references
 from responder.errors import TemplateError
 
 __all__ = [
@@ -39,68 +33,12 @@ __all__ = [
     "split_name",
 ]
 
-MAX_REPLY_CHARS = 4096
-"""Longest reply, in characters (WhatsApp's limit for one text message)."""
-
-_CUT_MARK = "…"
-_LIMITS = RenderLimits()
 _FORBIDDEN_TAGS = {
     nodes.Extends: "extends",
     nodes.Include: "include",
     nodes.Import: "import",
     nodes.FromImport: "from ... import",
 }
-
-
-class Template:
-    """One compiled reply template.
-
-    ``name`` is the template's name (``welcome``) or, for an inline text, the rule's name;
-    ``origin`` says where it came from: a file path (``templates/welcome.ms.j2``) or the
-    place of an inline text (``rules/faq.yaml:12``). ``locale`` is the language of a file
-    variant, ``""`` for a default file and for inline texts.
-    """
-
-    __slots__ = (
-        "_budgeted",
-        "_compiled",
-        "_file",
-        "_first_line",
-        "_globals",
-        "locale",
-        "name",
-        "origin",
-    )
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        origin: str,
-        locale: str,
-        compiled: jinja2.Template,
-        file: str,
-        first_line: int,
-        budgeted: bool = True,
-    ) -> None:
-        self.name = name
-        self.origin = origin
-        self.locale = locale
-        self._compiled = compiled
-        # Jinja merges its globals into every render's context through a ChainMap; doing it
-        # here once, and rendering with a shared context, halves the cost of a reply.
-        self._globals: dict[str, Any] = dict(compiled.globals)
-        self._file = file
-        self._first_line = first_line
-        self._budgeted = budgeted  # False: nothing in it can take time (see needs_budget)
-
-    def __repr__(self) -> str:
-        return f"Template(name={self.name!r}, origin={self.origin!r})"
-
-    def _where(self, template_line: int) -> str:
-        if not template_line:
-            return self.origin
-        return f"{self._file}:{self._first_line + template_line - 1}"
 
 
 class TemplateLibrary:
@@ -111,25 +49,32 @@ class TemplateLibrary:
     read or do not compile are left out and reported in :attr:`problems` with file and line;
     the library never raises for them. Only ordinary files inside the folder are read: links
     (to files or folders), pipes and devices are reported, never opened
-    (:mod:`responder.engine.folder`). Warnings (severity ``warning``) are added for an empty
-    file and for a template that has language variants but no default file.
+    (:mod:`responder.engine.folder`). A warning (severity ``warning``) is added for an empty
+    file; a rule naming a template without a default file is the rule loader's finding.
 
     One sandbox environment is made per library and shared by its file and inline
     templates, so rendering does no compiling and no set-up.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: Path | None) -> None:
+        """Compile the templates of ``directory``; None gives a library with none."""
+        self.directory = Path(directory or ".")
         self.problems: list[Problem] = []
         self._env = ReplyEnvironment()
         self._variants: dict[str, dict[str, Template]] = {}
-        self._files: set[str] = set()
-        self._load()
+        self._files: dict[str, set[str]] = {}  # name -> language keys of its files
+        if directory is not None:
+            self._load()
 
     @property
     def directory_name(self) -> str:
         """The folder as its author knows it: relative to the working folder when inside it."""
         return display_path(self.directory)
+
+    @property
+    def environment(self) -> ReplyEnvironment:
+        """The sandbox the templates run in (its filters, tests and globals)."""
+        return self._env
 
     def names(self) -> list[str]:
         """The names of all templates that compiled, sorted."""
@@ -148,6 +93,34 @@ class TemplateLibrary:
         already reported.
         """
         return name in self._files
+
+    def has_default_file(self, name: str) -> bool:
+        """True when the folder has the default file ``NAME.j2``, even one not usable."""
+        return "" in self._files.get(name, ())
+
+    def variants(self, name: str) -> list[Template]:
+        """Every usable file of ``name``, the default file first; empty for an unknown name."""
+        found = self._variants.get(name, {})
+        return [found[key] for key in sorted(found)]
+
+    def misnamed_files(self, name: str) -> list[str]:
+        """Files that look meant as template ``name`` but do not end in ``.j2``.
+
+        ``welcome.txt``, ``welcome.j2.txt``, ``welcome.J2`` or ``welcome`` for ``welcome``;
+        only file names are looked at, no file is opened.
+        """
+        folder, _, stem = name.rpartition("/")
+        where = self.directory / folder if folder else self.directory
+        try:
+            entries = sorted(os.listdir(where)) if where.is_dir() else []
+        except OSError:
+            return []
+        shown = self.directory_name + ("/" + folder if folder else "")
+        return [
+            f"{shown}/{entry}"
+            for entry in entries
+            if (entry == stem or entry.startswith(stem + ".")) and not entry.endswith(".j2")
+        ]
 
     def locales(self, name: str) -> list[str]:
         """The languages present for ``name``, ``""`` standing for the default file.
@@ -211,18 +184,6 @@ class TemplateLibrary:
         # service can read (its environment, a key file). See responder.engine.folder.
         for entry in read_folder(self.directory, (".j2",), recursive=True):
             self._load_file(entry)
-        for name, variants in sorted(self._variants.items()):
-            if "" not in variants:
-                first = next(iter(variants.values()))
-                self.problems.append(
-                    Problem(
-                        first.origin,
-                        0,
-                        f"the template '{name}' has no default file {name}.j2, so a lead "
-                        f"whose language has no file of its own gets no reply",
-                        severity=Severity.WARNING,
-                    )
-                )
 
     def _load_file(self, entry: FolderFile) -> None:
         if not entry.name.endswith(".j2"):  # a refused folder: it names no template
@@ -230,7 +191,7 @@ class TemplateLibrary:
             return
         shown = entry.shown
         name, locale = split_name(entry.name[: -len(".j2")])
-        self._files.add(name)
+        self._files.setdefault(name, set()).add(locale_key(locale))
         source = self._source(entry)
         if source is None:
             return
@@ -311,65 +272,9 @@ class TemplateLibrary:
             file=file,
             first_line=first_line,
             budgeted=needs_budget(tree),
+            references=find_references(tree),
         )
         return template, []
-
-
-def render(
-    template: Template, context: Mapping[str, object], *, limits: RenderLimits = _LIMITS
-) -> str:
-    """Fill ``template`` in with ``context`` and return the reply.
-
-    ``context`` is what :func:`~responder.engine.context.build_context` makes. Surrounding
-    whitespace is removed. A reply longer than :data:`MAX_REPLY_CHARS` is cut to
-    ``MAX_REPLY_CHARS - 1`` characters (trailing spaces dropped) followed by "…", so the
-    result never exceeds the limit and the cut shows; rendering stops as soon as the limit is
-    passed, so a runaway loop does not build a huge text.
-
-    The render runs under ``limits`` (time, loop turns, calls, text built; see
-    :class:`~responder.engine.budget.RenderLimits`) and the sandbox's size limits, enforced
-    from inside the template's own steps, so a render over them stops there and then.
-
-    Raises :class:`~responder.errors.TemplateError` with a sentence naming the template and
-    line when the sandbox refuses something, the render goes over its limits, a value is
-    used in a way a missing value cannot be (``missing + 1``), a calculation fails (division
-    by zero), an unknown filter is reached, or the reply comes out empty.
-    """
-    compiled = template._compiled
-    variables = {**template._globals, **context}
-    stream = cast(
-        Generator[str, None, None],
-        compiled.root_render_func(compiled.new_context(variables, shared=True)),
-    )
-    parts: list[str] = []
-    size = 0
-    end = 0  # length up to the last non-whitespace character
-    token = activate(limits) if template._budgeted else None
-    try:
-        for chunk in stream:
-            if not parts:
-                chunk = chunk.lstrip()
-                if not chunk:
-                    continue
-            parts.append(chunk)
-            if chunk.strip():
-                end = size + len(chunk.rstrip())
-            size += len(chunk)
-            if end > MAX_REPLY_CHARS:
-                break
-    except Exception as exc:  # every failure inside a template becomes one sentence
-        where = template._where(failure_line(exc, compiled))
-        raise TemplateError(f"the reply template {where} {explain_failure(exc)}") from None
-    finally:
-        stream.close()
-        if token is not None:
-            deactivate(token)
-    text = "".join(parts)[:end]
-    if not text:
-        raise TemplateError(f"the reply template {template.origin} produced an empty reply")
-    if len(text) > MAX_REPLY_CHARS:
-        text = text[: MAX_REPLY_CHARS - len(_CUT_MARK)].rstrip() + _CUT_MARK
-    return text
 
 
 def _compile_problem(exc: Exception, file: str, first_line: int) -> Problem:

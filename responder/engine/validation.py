@@ -16,9 +16,10 @@ from typing import Any
 from responder.engine.durations import parse_duration
 from responder.engine.hours import parse_hours
 from responder.engine.matching import Keyword, check_regex, parse_keyword
-from responder.engine.problems import Problem, Severity
+from responder.engine.problems import Problem, Severity, did_you_mean
+from responder.engine.reply_names import reply_template
 from responder.engine.rulebook import HoursCondition, Role, Rule, Settings
-from responder.engine.templates import Template, TemplateLibrary, split_name
+from responder.engine.templates import Template, TemplateLibrary
 from responder.engine.yamlfile import Located
 
 RULE_KEYS = (
@@ -42,6 +43,7 @@ RULE_KEYS = (
     "pause",
     "examples",
     "counterexamples",
+    "short_ok",
 )
 # Keys that make a rule fire on something; a rule with none of them answers everything.
 CONDITION_KEYS = (
@@ -65,6 +67,11 @@ class RuleValidator:
         self.templates = templates
         self.problems: list[Problem] = list(templates.problems)
         self.file = ""
+        # Named hours whose value is wrong (reported at the settings): a rule using one of
+        # them is dropped without a second message saying the hours do not exist.
+        self.broken_hours: set[str] = set()
+        self.hours_unreadable = False  # the settings' hours are not a list of named hours
+        self._dropped = 0
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -80,8 +87,7 @@ class RuleValidator:
         """Report keys not in ``known``, with a "did you mean"; return how many there were."""
         unknown = [key for key in mapping if key not in known]
         for key in unknown:
-            hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            maybe = f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(known)})"
+            maybe = did_you_mean(key, known) or f" (known: {', '.join(known)})"
             self.error(mapping.line_of(key), f"'{key}' is not a {what} key{maybe}", rule)
         return len(unknown)
 
@@ -102,10 +108,11 @@ class RuleValidator:
         so that the loader still finds a repeated name.
         """
         name = self._rule_name(block, order)
-        errors_before = self._error_count()
+        errors_before, dropped_before = self._error_count(), self._dropped
         misspelt = self.unknown_keys(block, RULE_KEYS, "rule", name)
-        keywords = self._keywords(block, Role.ANY, name)
-        all_words = self._keywords(block, Role.ALL, name)
+        short_ok = self._short_ok(block, name)
+        keywords = self._keywords(block, Role.ANY, name, short_ok)
+        all_words = self._keywords(block, Role.ALL, name, short_ok)
         exclude = self._keywords(block, Role.EXCLUDE, name)
         regex = self._regex(block, name)
         hours = self._hours_condition(block, settings, name)
@@ -116,7 +123,9 @@ class RuleValidator:
         pause = self._duration(block, "pause", name)
         self._check_conditions(block, name, fallback=fallback, misspelt=misspelt)
         reply, text = self._answer(block, name)
-        if self._error_count() > errors_before or not (reply or text):
+        if self._error_count() > errors_before or self._dropped > dropped_before:
+            return None
+        if not (reply or text):
             return None
         return Rule(
             name=name,
@@ -156,8 +165,13 @@ class RuleValidator:
             name = f"#{order + 1}"
         return name.strip()
 
-    def _keywords(self, block: Located, role: Role, rule: str) -> tuple[Keyword, ...]:
-        """The keywords listed under ``role``'s key; an unusable one is reported and left out."""
+    def _keywords(
+        self, block: Located, role: Role, rule: str, short_ok: frozenset[str] = frozenset()
+    ) -> tuple[Keyword, ...]:
+        """The keywords listed under ``role``'s key; an unusable one is reported and left out.
+
+        A very short keyword is warned about unless ``short_ok`` lists it.
+        """
         key = role.value
         line = block.line_of(key)
         keywords = []
@@ -166,14 +180,41 @@ class RuleValidator:
             if kw is None:
                 continue
             # A short word under exclude can only hold an answer back, never send a wrong one.
-            if role is not Role.EXCLUDE and _too_short(kw):
+            if role is not Role.EXCLUDE and _too_short(kw) and kw.normalized not in short_ok:
                 self.warn(
                     line,
-                    f"the keyword '{raw}' is very short and may match more than you expect",
+                    f"the keyword '{raw}' is very short and may match more than you expect; "
+                    f"if you mean it, add  short_ok: [{raw}]  to this rule",
                     rule,
                 )
             keywords.append(kw)
         return tuple(keywords)
+
+    def _short_ok(self, block: Located, rule: str) -> frozenset[str]:
+        """The short keywords the author confirmed (``short_ok``), as they are matched."""
+        if "short_ok" not in block:
+            return frozenset()
+        confirmed = self._strings(block, "short_ok", rule)
+        listed = [block.get("keywords"), block.get("all")]
+        words = {
+            kw.normalized
+            for value in listed
+            for raw in (value if isinstance(value, list) else [value])
+            if isinstance(raw, str) and (kw := _parsed(raw)) is not None
+        }
+        accepted = set()
+        for raw in confirmed:
+            kw = _parsed(raw)
+            if kw is None or kw.normalized not in words:
+                self.error(
+                    block.line_of("short_ok"),
+                    f"'{raw}' in short_ok is not one of this rule's keywords; short_ok lists "
+                    "the short keywords (of keywords or all) you mean to use",
+                    rule,
+                )
+                continue
+            accepted.add(kw.normalized)
+        return frozenset(accepted)
 
     def _regex(self, block: Located, rule: str) -> str | None:
         """The rule's pattern, or None when it has none or an unusable one (reported)."""
@@ -264,6 +305,10 @@ class RuleValidator:
                 )
                 return None
             spec = spec.strip()
+            named = not any(ch.isdigit() for ch in spec)
+            if spec in self.broken_hours or (named and self.hours_unreadable):
+                self._dropped += 1
+                return None
             if spec in settings.hours:
                 return HoursCondition(settings.hours[spec], inside, spec)
             if not any(ch.isdigit() for ch in spec):
@@ -294,6 +339,14 @@ class RuleValidator:
             return "", None
         if has_text:
             source = block["text"]
+            if isinstance(source, dict):  # text: {{ lead.first_name }}, read by YAML as a list
+                self.error(
+                    block.line_of("text"),
+                    'put the reply in quotes, like  text: "Hi {{ lead.first_name }}!"  '
+                    "(without quotes, YAML reads {{ ... }} as something else)",
+                    rule,
+                )
+                return "", None
             if not isinstance(source, str) or not source.strip():
                 self.error(block.line_of("text"), "'text' must be the reply, in quotes", rule)
                 return "", None
@@ -305,61 +358,21 @@ class RuleValidator:
         return self._reply_name(block, rule), None
 
     def _reply_name(self, block: Located, rule: str) -> str:
-        """The template named by ``reply``; "" after reporting why there is none.
-
-        A name is a name, never a pattern, and never one language file of a template. A
-        template whose file exists but cannot be used is reported at that file, once.
-        """
-        line = block.line_of("reply")
-        name = block["reply"]
-        if not isinstance(name, str) or not name.strip():
-            self.error(line, "'reply' must be a template name", rule)
-            return ""
-        name = name.strip().removesuffix(".j2")
-        known = self.templates.names()
-        if any(mark in name for mark in "*?[]"):
-            example = _did_you_mean(name, known) or ", like  reply: welcome"
-            self.error(
-                line,
-                f"'{name}' is not a template name: a name cannot contain * ? [ ]; write the "
-                f"name of one template in full{example}",
-                rule,
-            )
-            return ""
-        if self.templates.has(name):
-            return name
-        base, language = split_name(name)
-        if language:
-            missing = (
-                ""
-                if self.templates.has_file(base)
-                else (f"; there is no template file {self.templates.directory_name}/{base}.j2 yet")
-            )
-            self.error(
-                line,
-                f"'{name}' is the {language} language file of a template; write the name "
-                f"without the language,  reply: {base}  (every customer gets the file of their "
-                f"own language by itself){missing}",
-                rule,
-            )
-            return ""
-        if self.templates.has_file(name):
-            return ""  # the file does not compile or cannot be read: reported with its line
-        self.error(
-            line,
-            f"there is no template file {self.templates.directory_name}/{name}.j2"
-            f"{_did_you_mean(name, known)}",
-            rule,
-        )
-        return ""
+        """The template named by ``reply``; "" after reporting why there is none."""
+        name, why = reply_template(self.templates, block["reply"])
+        if why:
+            self.error(block.line_of("reply"), why, rule)
+        return name
 
 
 _UNQUOTED = "without quotes, YAML reads yes, no, on and off as true or false"
 
 
-def _did_you_mean(name: str, known: list[str]) -> str:
-    hint = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{hint[0]}'?" if hint else ""
+def _parsed(raw: str) -> Keyword | None:
+    try:
+        return parse_keyword(raw.strip())
+    except ValueError:
+        return None
 
 
 def _too_short(kw: Keyword) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import re2
 import yaml
 from yaml.nodes import MappingNode, Node
 
@@ -82,7 +83,11 @@ def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         what = exc.problem or "the text is not valid YAML"
-        raise ValueError(line, f"this is not valid YAML: {what}{_yaml_hint(what)}") from None
+        lines = text.splitlines()
+        written = lines[line - 1] if 0 < line <= len(lines) else ""
+        raise ValueError(
+            line, f"this is not valid YAML: {what}{_yaml_hint(what, written)}"
+        ) from None
     except yaml.YAMLError as exc:
         raise ValueError(0, f"this is not valid YAML: {exc}") from None
     finally:
@@ -90,9 +95,23 @@ def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
     return data, loader.duplicates
 
 
-def _yaml_hint(problem: str) -> str:
+def _yaml_hint(problem: str, written: str) -> str:
+    """The likely cause of a YAML mistake in plain words, from the message and its line."""
+    indent = written[: len(written) - len(written.lstrip())]
+    if "\t" in indent or "tab" in problem or "found character '\\t'" in problem:
+        return " (indent with spaces, not tabs: this line starts with a tab)"
+    if "{{" in written and not re2.search(r":\s*['\"]", written):
+        return ' (put the reply in quotes, like  text: "Hi {{ lead.first_name }}!")'
+    if "escape" in problem or ("\\" in written and '"' in written):
+        return (
+            " (use single quotes for patterns, like  regex: 'order\\s*(\\d+)': inside double "
+            "quotes a backslash means something else)"
+        )
     if "mapping values are not allowed" in problem:
         return " (a ':' inside a value needs quotes around the whole value)"
-    if "found character '\\t'" in problem:
-        return " (indent with spaces, not tabs)"
+    if "expected key" in problem or "expected '-'" in problem or "block end" in problem:
+        return (
+            " (check the indent of this line: with spaces, the keys of one rule line up "
+            "under each other)"
+        )
     return ""

@@ -376,11 +376,10 @@ def test_select_raises_key_error_for_an_unknown_name(greetings: TemplateLibrary)
         greetings.select("goodbye", "en")
 
 
-def test_variants_without_a_default_warn_and_fail_only_unmatched_leads(tmp_path: Path) -> None:
+def test_variants_without_a_default_fail_only_unmatched_leads(tmp_path: Path) -> None:
+    # A rule naming such a template is an error of the loader (tests/engine/test_strict_check.py).
     library = make_library(tmp_path, {"promo.ms.j2": "Promosi"})
-    [warning] = library.problems
-    assert warning.severity is Severity.WARNING
-    assert "no default file promo.j2" in warning.message
+    assert library.has("promo") and not library.has_default_file("promo")
     assert render(library.select("promo", "ms-MY"), context()) == "Promosi"
     with pytest.raises(TemplateError, match="no file for the language 'en'"):
         library.select("promo", "en")

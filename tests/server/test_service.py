@@ -284,7 +284,7 @@ def test_responder_send_plays_the_lead_and_prints_the_reply(
     out = capsys.readouterr().out
     assert code == 0
     assert "the service answered HTTP 202" in out
-    assert "bot> Hi Aisyah! Kopi Kita is open" in out
+    assert "bot> Hi Alex! Kopi Kita is open" in out
 
 
 def test_responder_log_prints_decisions_with_filters(
