@@ -66,6 +66,7 @@ def instance_env(sim: Simulator, store_url: str, rules: Path, **extra: str) -> d
         "RESPONDER_STORE": store_url,
         "RESPONDER_RULES": str(rules),
         "RESPONDER_TEMPLATES": str(rules.parent / "templates"),
+        "RESPONDER_RELEASES_DIR": str(rules.parent / "releases"),
         "RESPONDER_REPLY_BUDGET": "1000",
         "RESPONDER_LEASE": "3s",
         "RESPONDER_JOB_DEADLINE": "2s",
