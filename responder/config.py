@@ -137,6 +137,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_TEMPLATES": ("templates_dir", Path),
     "RESPONDER_STORE": ("store_url", str),
     "RESPONDER_RELEASES_DIR": ("releases_dir", Path),
+    "RESPONDER_RELEASE_POLL": ("release_poll", parse_duration),
     "RESPONDER_DRY_RUN": ("dry_run", _flag),
     "RESPONDER_SANDBOX": ("sandbox", _flag),
     "RESPONDER_TIMESTAMP_TOLERANCE": ("timestamp_tolerance", parse_duration),
