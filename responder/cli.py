@@ -27,6 +27,7 @@ from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, RuleBookError, StoreUnavailable
 from responder.model import Lead, LeadState, Message, Outcome, utcnow
 from responder.publishing import import_folder
+from responder.server.watch import FolderWatcher
 from responder.simulator import sandbox
 from responder.store import open_releases, open_store
 
@@ -249,7 +250,15 @@ def _serve(args: argparse.Namespace) -> int:
         # instead, here with its message rather than in a worker.
         config = load_config(env)
         _import_folder(config)
-        return subprocess.run(_GUNICORN, env=env, check=False).returncode  # noqa: S603
+        watching = config.sandbox if config.watch_rules is None else config.watch_rules
+        watcher = FolderWatcher(config, lambda line: print(line, flush=True)) if watching else None
+        if watcher is not None:
+            watcher.start()
+        try:
+            return subprocess.run(_GUNICORN, env=env, check=False).returncode  # noqa: S603
+        finally:
+            if watcher is not None:
+                watcher.stop()
     finally:
         if simulator is not None:
             sandbox.stop(simulator)

@@ -37,6 +37,9 @@ class Config:
     releases_dir: Path | None = None
     # How often each process looks for a newly published release.
     release_poll: timedelta = timedelta(seconds=1)
+    # Publish the rules folder whenever a file in it is saved and passes check (responder
+    # serve; on by default in the sandbox).
+    watch_rules: bool | None = None
     dry_run: bool = False
     # Sandbox: talking to the local simulator; a webhook secret is then not required.
     sandbox: bool = False
@@ -138,6 +141,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_STORE": ("store_url", str),
     "RESPONDER_RELEASES_DIR": ("releases_dir", Path),
     "RESPONDER_RELEASE_POLL": ("release_poll", parse_duration),
+    "RESPONDER_WATCH_RULES": ("watch_rules", _flag),
     "RESPONDER_DRY_RUN": ("dry_run", _flag),
     "RESPONDER_SANDBOX": ("sandbox", _flag),
     "RESPONDER_TIMESTAMP_TOLERANCE": ("timestamp_tolerance", parse_duration),
