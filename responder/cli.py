@@ -318,7 +318,11 @@ def _log(args: argparse.Namespace) -> int:
     for record in records:
         local = record.at.astimezone(zone or UTC)
         when, what, rule = f"{local:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
-        print(f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}")
+        release = f"  [release {record.release}]" if record.release is not None else ""
+        print(
+            f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}"
+            f"{release}"
+        )
         if record.reply:
             print(f"{'':21}reply: {record.reply[:200]!r}")
     return 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from responder.cli import main
-from responder.model import ReleaseSource
-from responder.store import open_releases
+from responder.model import DecisionRecord, Outcome, ReleaseSource
+from responder.store import open_releases, open_store
 from tests.rulebooks import write_book
 
 GOOD = """
@@ -114,3 +115,17 @@ def test_rollback_to_a_release_that_does_not_exist_says_so(
 ) -> None:
     assert run("rollback", "7", "--store", book[2]) == 1
     assert "There is no release 7" in capsys.readouterr().err
+
+
+def test_log_names_the_release_of_each_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_path = str(tmp_path / "responder.db")
+    store = open_store(store_path)
+    at = datetime(2026, 12, 2, 6, 1, 15, tzinfo=UTC)
+    store.finish(DecisionRecord("k1", "42", Outcome.SENT, at, rule="hours", release=3))
+    store.finish(DecisionRecord("k2", "43", Outcome.NO_MATCH, at, reason="nothing matched"))
+    store.close()
+    assert run("log", "--store", store_path) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.endswith("[release 3]") for line in lines[1:]] == [False, True]
