@@ -30,8 +30,8 @@ from responder.engine.folder import read_folder
 from responder.engine.loader import load_rulebook
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import RuleBook
-from responder.errors import ResponderError, RuleBookError
-from responder.model import Release, ReleaseSource, utcnow
+from responder.errors import ConfigError, ResponderError, RuleBookError
+from responder.model import Release, ReleaseSource, content_hash, utcnow
 from responder.ports import ReleaseStore
 
 __all__ = [
@@ -126,6 +126,14 @@ def import_folder(config: Config, releases: ReleaseStore) -> str:
 
     Raises RuleBookError when it does not pass and the store has no release to serve.
     """
+    live = releases.live_number()
+    if live is not None:
+        # The common case, every worker of every instance at every start: the folder is what
+        # is live. Nothing to publish, so no need to check it again.
+        release = releases.release(live)
+        files = read_book(config.rules_dir, config.templates_dir)
+        if release is not None and release.content_hash == content_hash(files):
+            return "unchanged"
     published = publish_folder(
         releases,
         config.rules_dir,
@@ -139,7 +147,7 @@ def import_folder(config: Config, releases: ReleaseStore) -> str:
     if published.unchanged:
         return "unchanged"
     errors = published.report.errors
-    if releases.live_number() is None:
+    if live is None and releases.live_number() is None:
         raise RuleBookError(errors)
     log.error(
         "rules folder not published, %d error(s); the live release keeps serving:\n%s",
@@ -203,17 +211,27 @@ def export(release: Release, folder: Path) -> tuple[Path, Path]:
 def _written_out(release: Release, releases_dir: Path) -> tuple[Path, Path]:
     """The release's files under ``releases_dir``, written once (atomically, by rename)."""
     folder = releases_dir / f"{release.number}-{release.content_hash[:12]}"
-    if not folder.is_dir():
+    if folder.is_dir():
+        return folder / RULES, folder / TEMPLATES
+    try:
         releases_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{release.number}-", dir=releases_dir))
-        try:
-            export(release, scratch)
-            os.rename(scratch, folder)
-        except OSError:
-            if not folder.is_dir():  # not another process that wrote it first
-                raise
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Release {release.number} cannot be written out to {releases_dir} to be loaded "
+            f"({exc.strerror or exc}); set RESPONDER_RELEASES_DIR to a folder this user can write."
+        ) from exc
+    try:
+        export(release, scratch)
+        os.rename(scratch, folder)
+    except OSError as exc:
+        if not folder.is_dir():  # else another process wrote it first: the same files
+            raise ConfigError(
+                f"Release {release.number} cannot be written out to {releases_dir} "
+                f"({exc.strerror or exc}); check the free space and the permissions."
+            ) from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return folder / RULES, folder / TEMPLATES
 
 

@@ -94,9 +94,10 @@ class LiveRelease:
 
     def follow(self) -> None:
         """Serve the live release if it is not the one served (one look at the store)."""
+        number = self.releases.live_number()  # first, so an unavailable store costs no check
         if self.number is None:  # started while the store was unavailable
             self.folder = import_folder(self.config, self.releases)
-        number = self.releases.live_number()
+            number = self.releases.live_number()
         if number is None or number == self.number or number == self._failed:
             return
         release = self.releases.release(number)

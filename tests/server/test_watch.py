@@ -42,11 +42,11 @@ def test_a_valid_save_goes_live_and_an_invalid_one_is_reported_not_published(
 ) -> None:
     config, said = watched
     (config.templates_dir / "answer.j2").write_text("New price list")
-    wait_for(lambda: live(config) == 1, timeout=2, what="the save to be published")
-    wait_for(lambda: said == ["rules saved: release 1 is live"], timeout=2, what="the report")
+    wait_for(lambda: live(config) == 1, timeout=10, what="the save to be published")
+    wait_for(lambda: said == ["rules saved: release 1 is live"], timeout=10, what="the report")
 
     (config.rules_dir / "rules.yaml").write_text(RULES.replace("keywords", "keyword"))
-    wait_for(lambda: len(said) == 2, timeout=2, what="the problems to be reported")
+    wait_for(lambda: len(said) == 2, timeout=10, what="the problems to be reported")
     assert said[1].startswith("rules saved, NOT published (1 error(s)):")
     assert "'keyword' is not a rule key; did you mean 'keywords'?" in said[1]
     assert live(config) == 1
