@@ -30,10 +30,13 @@ class FolderWatcher:
         self.config = config
         self.say = say
         self._stop = threading.Event()
+        self._watching = threading.Event()
         self._thread = threading.Thread(target=self._run, name="responder-watch", daemon=True)
 
     def start(self) -> None:
+        """Start watching; returns once saves are seen (or after 5 s at most)."""
         self._thread.start()
+        self._watching.wait(timeout=5)
 
     def stop(self) -> None:
         self._stop.set()
@@ -63,9 +66,19 @@ class FolderWatcher:
 
     def _run(self) -> None:
         folders = [f for f in (self.config.rules_dir, self.config.templates_dir) if f.is_dir()]
-        for _changes in watchfiles.watch(
-            *folders, stop_event=self._stop, debounce=300, step=100, raise_interrupt=False
+        for changes in watchfiles.watch(
+            *folders,
+            stop_event=self._stop,
+            debounce=300,
+            step=100,
+            raise_interrupt=False,
+            # An empty batch after each quiet 0.2 s: the first one says the watch is set up.
+            yield_on_timeout=True,
+            rust_timeout=200,
         ):
+            self._watching.set()
+            if not changes:
+                continue
             try:
                 self.publish()
             except ResponderError as exc:
