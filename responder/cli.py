@@ -188,7 +188,7 @@ def _try(args: argparse.Namespace) -> int:
         LeadState() if args.first else LeadState(first_seen=datetime(2000, 1, 1, tzinfo=at.tzinfo))
     )
     decision = decide(message, lead, book, state, at)
-    print(authoring.explain(decision, message, book.settings.timezone))
+    print(authoring.explain(decision, message, book.settings))
     return 0
 
 

@@ -146,6 +146,7 @@ class Outcome(StrEnum):
     NO_MATCH = "no_match"
     COOLDOWN = "cooldown"
     PAUSED = "paused"
+    SILENT = "silent"
     NOT_INBOUND = "not_inbound"
     WINDOW_CLOSED = "window_closed"
     BUDGET = "budget"

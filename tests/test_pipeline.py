@@ -5,6 +5,7 @@ in-memory ABC API of :mod:`tests.pipeline_harness` on a fixed clock.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from responder.engine.hours import parse_hours
 from responder.errors import (
     BadSignature,
     DeliveryRejected,
@@ -40,6 +42,7 @@ from tests.pipeline_harness import (
     SECRET,
     SPARE,
     Pipeline,
+    project_book,
 )
 from tests.rulebooks import book_from
 
@@ -399,3 +402,17 @@ def test_no_match_and_a_failing_template_are_recorded_without_a_reply(
     assert (record.outcome, record.rule, record.reply) == (outcome, rule, "")
     assert reason in record.reason, record.reason
     assert p.api.calls == [] and p.store.pending() == 0
+
+
+def test_silent_hours_record_the_message_as_silent_and_send_nothing(
+    make: Callable[..., Pipeline],
+) -> None:
+    book = project_book()
+    quiet = dataclasses.replace(book.settings, silent=parse_hours("daily 10:00-12:00"))
+    p = make(book=dataclasses.replace(book, settings=quiet))  # NOW is 11:00 in Kuala Lumpur
+    record = p.handled(HOURS_QUESTION)
+    assert record.outcome is Outcome.SILENT and record.rule == "opening-hours"
+    assert "the bot is silent daily 10:00-12:00 (now Wed 11:00 Asia/Kuala_Lumpur)" in record.reason
+    assert p.api.replies == []
+    p.clock.advance(timedelta(hours=1))
+    assert p.handled("are you open today?").outcome is Outcome.SENT

@@ -4,14 +4,15 @@ The command line (:mod:`responder.cli`) only parses arguments and prints what th
 Examples are decided as if a returning lead (not a first message, unless the rule asks for
 ``first_message: true``) wrote them on Wednesday 25 November 2026 at 11:00 in the settings'
 timezone, or, for a rule with ``during``/``outside``, at the first moment of that week when its
-own hours condition holds: the same answer on every run, whatever the clock says.
+own hours condition holds (closed days included): the same answer on every run, whatever the
+clock says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from responder.engine.decide import Decision, decide
 from responder.engine.hours import show_moment
 from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
-from responder.engine.rulebook import Rule, RuleBook
+from responder.engine.rulebook import Rule, RuleBook, Settings
 from responder.engine.template_lint import custom_fields
 from responder.engine.templates import Template, render
 from responder.errors import TemplateError
@@ -160,7 +161,7 @@ def _example_situation(
     book: RuleBook, rule: Rule, text: str
 ) -> tuple[Message, Lead, RuleBook, LeadState, datetime]:
     tz = book.settings.timezone or ZoneInfo("UTC")
-    at = _example_moment(rule, tz)
+    at = _example_moment(book, rule, tz)
     lead = replace(
         SAMPLE_LEADS[0],
         locale=sorted(rule.locales)[0] if rule.locales else "",
@@ -172,12 +173,14 @@ def _example_situation(
     return message, lead, book, state, at
 
 
-def _example_moment(rule: Rule, tz: ZoneInfo) -> datetime:
+def _example_moment(book: RuleBook, rule: Rule, tz: ZoneInfo) -> datetime:
     default = REFERENCE_MOMENT.replace(tzinfo=tz)
     if rule.hours is None:
         return default
+    closed = book.settings.closed
     for moment in _week(tz):
-        if rule.hours.hours.contains(moment, tz) == rule.hours.inside:
+        open_now = rule.hours.hours.contains(moment, tz) and closed.at(moment, tz) is None
+        if open_now == rule.hours.inside:
             return moment
     return default
 
@@ -188,17 +191,22 @@ def _week(tz: ZoneInfo) -> Iterator[datetime]:
         yield start + timedelta(minutes=30 * step)
 
 
-def explain(decision: Decision, message: Message, zone: ZoneInfo | None = None) -> str:
+def explain(decision: Decision, message: Message, settings: Settings | None = None) -> str:
     """What ``responder try`` prints: the decision and why, for a rule author.
 
-    The moment of the message is shown in the business's ``zone`` (UTC when None).
+    The moment of the message is shown in the business's zone (UTC when it names none), with
+    the closure of ``settings: closed`` that holds then, if any.
     """
+    zone = settings.timezone if settings else None
     lines = [
         f"message:       {message.text!r}",
         f"normalised:    {decision.normalized!r}",
     ]
     if message.received_at is not None:
         lines.append(f"at:            {show_moment(message.received_at, zone)}")
+        closed = settings.closed.at(message.received_at, zone or UTC) if settings else None
+        if closed:
+            lines.append(f"closed:        {closed} (every 'during' is off, every 'outside' on)")
     if decision.rule is not None:
         lines.append(f"decided by:    {decision.rule.name} ({decision.rule.where})")
     lines.append(f"because:       {decision.why}")

@@ -4,8 +4,9 @@ Precedence (documented for rule authors in ``docs/rules.md``):
 
 1. Rules are tried in order (file name, then position). The first rule whose conditions all
    hold decides.
-2. If that rule is in cooldown for this lead, or the lead is paused, the outcome is "no reply"
-   with that reason: it does not fall through to later rules or the fallback.
+2. If the bot is silent now (``settings: silent``), that rule is in cooldown for this lead, or
+   the lead is paused, the outcome is "no reply" with that reason: it does not fall through
+   to later rules or the fallback.
 3. Fallback rules are considered only when no other rule's conditions hold.
 
 Only rules that can possibly hold are looked at: the keyword index and the regex set name the
@@ -32,9 +33,9 @@ from responder.model import Lead, LeadState, Message, Outcome
 class Decision:
     """What to do with one message.
 
-    ``outcome`` is None when ``reply`` should be sent, else why nothing is sent
-    (``no_match``, ``cooldown``, ``paused``, or ``failed`` when the template broke). ``why``
-    says in words what decided; ``near_misses`` names rules whose words matched but which
+    ``outcome`` is None when ``reply`` should be sent, else why nothing is sent (``no_match``,
+    ``silent``, ``cooldown``, ``paused``, or ``failed`` when the template broke). ``why`` says
+    in words what decided; ``near_misses`` names rules whose words matched but which
     another condition stopped, for the rule author.
     """
 
@@ -75,8 +76,10 @@ def decide(
 
     near: list[str] = []
     winner: tuple[Rule, str] | None = None
+    # Closed days are the business's dates, whatever the lead's own zone.
+    closed = book.settings.closed.at(now, book.settings.timezone or tz)
     for rule in _candidates(book, hits):
-        verdict = _check(rule, hits, message, lead, state, local_now)
+        verdict = _check(rule, hits, message, lead, state, local_now, closed)
         if isinstance(verdict, _Pass):
             winner = (rule, verdict.why)
             break
@@ -84,7 +87,7 @@ def decide(
             near.append(f"{rule.name}: {verdict.why}")
     if winner is None:
         for rule in book.fallbacks:
-            verdict = _check(rule, hits, message, lead, state, local_now)
+            verdict = _check(rule, hits, message, lead, state, local_now, closed)
             if isinstance(verdict, _Pass):
                 winner = (rule, "fallback: no other rule matched" + _also(verdict.why))
                 break
@@ -93,7 +96,7 @@ def decide(
         return Decision(Outcome.NO_MATCH, None, "", "no rule matched", normalized, near_misses)
 
     rule, why = winner
-    refusal = _held_back(rule, state, now, book.settings.timezone)
+    refusal = _silenced(book, local_now) or _held_back(rule, state, now, book.settings.timezone)
     if refusal is None:
         reply, failure = _fill_in(rule, book, hits, message, lead, local_now)
         if not failure:
@@ -120,6 +123,14 @@ def _held_back(
             f"(cooldown until {show_moment(last + rule.cooldown, zone)})"
         )
     return None
+
+
+def _silenced(book: RuleBook, local_now: datetime) -> tuple[Outcome, str] | None:
+    """Why nobody is answered now: ``settings: silent`` holds."""
+    silent = book.settings.silent
+    if silent is None or not silent.contains(local_now, _zone(local_now)):
+        return None
+    return Outcome.SILENT, f"the bot is silent {silent} (now {_when(local_now)})"
 
 
 def _fill_in(
@@ -191,6 +202,7 @@ def _check(
     lead: Lead,
     state: LeadState,
     local_now: datetime,
+    closed: str | None,
 ) -> _Pass | _Fail:
     """Evaluate every condition of ``rule``; say which held, or the first that did not."""
     reasons: list[str] = []
@@ -226,8 +238,8 @@ def _check(
             return _Fail(f"locale '{lead.locale or 'unknown'}' is not in its locales", texted)
         reasons.append(f"locale '{lead.locale}'")
     if rule.hours is not None:
-        inside = rule.hours.hours.contains(local_now, _zone(local_now))
-        when = f"{local_now:%a %H:%M} {_zone(local_now).key}"
+        inside = closed is None and rule.hours.hours.contains(local_now, _zone(local_now))
+        when = _when(local_now) + (f": closed, {closed}" if closed else "")
         word = "during" if rule.hours.inside else "outside"
         if inside != rule.hours.inside:
             return _Fail(f"not {word} {rule.hours.label} ({when})", texted)
@@ -258,6 +270,10 @@ def _timezone(lead: Lead, book: RuleBook) -> ZoneInfo:
         except ValueError:
             pass
     return book.settings.timezone or ZoneInfo("UTC")
+
+
+def _when(local_now: datetime) -> str:
+    return f"{local_now:%a %H:%M} {_zone(local_now).key}"
 
 
 def _zone(local_now: datetime) -> ZoneInfo:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-__all__ = ["BusinessHours", "load_timezone", "parse_hours", "show_moment"]
+__all__ = ["BusinessHours", "load_timezone", "parse_hours", "parse_times", "show_moment"]
 
 _DAY_SECONDS = 86_400
 # The names of each weekday, Monday first.
@@ -135,6 +135,32 @@ def parse_hours(spec: str) -> BusinessHours:
             f"'{last_days_text}' has no hours after it: add them, like {last_days_text} 09:00-13:00"
         )
     return BusinessHours(spec=spec, week=tuple(tuple(sorted(day)) for day in week))
+
+
+def parse_times(text: str) -> tuple[Interval, ...]:
+    """Time ranges without days (``13:00-24:00``, ``09:00-12:00 14:00-17:30``).
+
+    Each range comes back as written, in seconds since midnight: one whose end is earlier than
+    its start (``22:00-02:00``) runs past midnight, and the caller decides which day that is.
+    Raises ValueError with the same sentences as :func:`parse_hours`.
+    """
+    tokens = _tokenize(text)
+    ranges: list[Interval] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.kind == "sep":
+            index += 1
+        elif token.kind == "time":
+            (start, end), index, _ = _read_range(tokens, index)
+            ranges.append((start, end))
+        else:
+            raise ValueError(
+                f"'{token.text}' is out of place in '{text.strip()}': write times like 13:00-24:00"
+            )
+    if not ranges:
+        raise ValueError(f"'{text.strip()}' has no times: write them like 13:00-24:00")
+    return tuple(ranges)
 
 
 def _tokenize(spec: str) -> list[_Token]:

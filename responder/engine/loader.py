@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from responder.engine.closures import ClosedTimes, parse_closed
 from responder.engine.durations import parse_duration
 from responder.engine.folder import FolderFile, read_folder
 from responder.engine.hours import load_timezone, parse_hours
@@ -27,7 +28,7 @@ from responder.engine.validation import RuleValidator
 from responder.engine.yamlfile import Located, load_yaml
 from responder.errors import RuleBookError
 
-SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars", "languages")
+SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars", "languages", "closed", "silent")
 
 
 def load_rulebook(rules_dir: Path, templates_dir: Path) -> RuleBook:
@@ -182,6 +183,8 @@ class _Loader(RuleValidator):
             hours=values.get("hours") or {},
             vars=values.get("vars") or {},
             languages=values.get("languages") or (),
+            closed=values.get("closed") or ClosedTimes(),
+            silent=values.get("silent"),
         )
 
     def _setting(self, key: str, value: Any, line: int) -> Any:
@@ -206,6 +209,10 @@ class _Loader(RuleValidator):
             return hours
         if key == "languages":
             return self.convert(parse_languages, value, line)
+        if key == "closed":
+            return self.convert(parse_closed, value, line)
+        if key == "silent":
+            return self.convert(parse_hours, value, line)
         if not isinstance(value, dict):
             self.error(line, "'vars' must list names and values, like  pricing_url: https://...")
             return {}

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from responder.engine.closures import ClosedTimes
 from responder.engine.hours import BusinessHours
 from responder.engine.matching import Keyword, KeywordIndex, RegexSet
 from responder.engine.problems import Problem
@@ -88,6 +89,10 @@ class Settings:
     #: The book's languages as lower-case codes (``en``, ``es``), the default first; empty when
     #: the book does not name them.
     languages: tuple[str, ...] = ()
+    #: ``settings: closed``: dates and times when every ``during`` is false.
+    closed: ClosedTimes = field(default_factory=ClosedTimes)
+    #: ``settings: silent``: hours in which the bot answers nobody (outcome ``silent``).
+    silent: BusinessHours | None = None
 
 
 @dataclass(frozen=True, slots=True)
