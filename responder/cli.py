@@ -234,6 +234,8 @@ def _chat(args: argparse.Namespace) -> int:
         decision = conversation.say(line)
         if decision.replies:
             print(f"bot> {decision.reply}")
+            if decision.attachment:
+                print(f"     (attachment: {decision.attachment})")
             print(f"  => {decision.rule.name if decision.rule else ''}: {decision.why}")
         else:
             assert decision.outcome is not None

@@ -213,6 +213,8 @@ class Sending:
     reserved_at: datetime
     #: The number of the rule-book release the reply was decided with.
     release: int | None = None
+    #: The platform's storage reference of a file sent with the reply; empty for none.
+    attachment: str = ""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -222,6 +224,7 @@ class Sending:
                 "connection_id": self.connection_id,
                 "reserved_at": _iso(self.reserved_at),
                 "release": self.release,
+                "attachment": self.attachment,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -241,6 +244,7 @@ class Sending:
             int(data["connection_id"]),
             reserved_at,
             int(release) if release is not None else None,
+            str(data.get("attachment") or ""),
         )
 
 

@@ -291,7 +291,9 @@ class Responder:
         if connection_id is None:
             reason = "no connected channel to reply on"
             return self._record(job, Outcome.CHANNEL_UNAVAILABLE, reason, rule.name)
-        sending = Sending(rule.name, decision.reply, connection_id, now, release)
+        sending = Sending(
+            rule.name, decision.reply, connection_id, now, release, decision.attachment
+        )
         blocked = self.store.reserve_reply(
             job.key,
             lead.id,
@@ -372,7 +374,13 @@ class Responder:
         not resent here but checked again by a later attempt, after the lease.
         """
         try:
-            self.api.reply(job.lead.id, sending.reply, sending.connection_id, deadline=deadline)
+            self.api.reply(
+                job.lead.id,
+                sending.reply,
+                sending.connection_id,
+                attachment=sending.attachment,
+                deadline=deadline,
+            )
             return Outcome.SENT, ""
         except OutcomeUnknown as exc:
             try:

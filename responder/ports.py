@@ -62,8 +62,17 @@ class PlatformApi(Protocol):
         """Every message of the lead's conversation, oldest first."""
         ...
 
-    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None:
-        """Send ``content`` to the lead through the connection, once."""
+    def reply(
+        self,
+        lead_id: str,
+        content: str,
+        connection_id: int,
+        *,
+        attachment: str = "",
+        deadline: float,
+    ) -> None:
+        """Send ``content`` (with the file ``attachment`` refers to, if any) to the lead
+        through the connection, once."""
         ...
 
 

@@ -73,6 +73,7 @@ class FakeApi:
         self.conversations: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[str] = []
         self.replies: list[tuple[str, str, int]] = []  # every reply request, lost ones too
+        self.attachments: list[str] = []  # the attachment of each of them ("" for none)
         self.expired: list[str] = []  # calls made with a deadline already passed
         self._faults: dict[str, list[tuple[Exception, bool]]] = {}
         self._ids = itertools.count(1000)
@@ -115,9 +116,18 @@ class FakeApi:
         self._enter("conversation", deadline)
         return self._messages(lead_id)
 
-    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None:
+    def reply(
+        self,
+        lead_id: str,
+        content: str,
+        connection_id: int,
+        *,
+        attachment: str = "",
+        deadline: float,
+    ) -> None:
         fault = self._enter("reply", deadline, raise_now=False)
         self.replies.append((lead_id, content, connection_id))
+        self.attachments.append(attachment)
         if fault is None or fault[1]:
             self.store_reply(lead_id, content, connection_id)
         if fault is not None:

@@ -416,3 +416,15 @@ def test_silent_hours_record_the_message_as_silent_and_send_nothing(
     assert p.api.replies == []
     p.clock.advance(timedelta(hours=1))
     assert p.handled("are you open today?").outcome is Outcome.SENT
+
+
+def test_a_rules_attachment_goes_out_with_its_reply(
+    tmp_path: Path, make: Callable[..., Pipeline]
+) -> None:
+    rules = (
+        "rules:\n  - name: menu\n    keywords: [menu]\n    text: Our menu\n    attachment: m.pdf\n"
+    )
+    p = make(book=book_from(tmp_path, rules))
+    assert p.handled("the menu please").outcome is Outcome.SENT
+    assert p.api.sent() == ["Our menu"]
+    assert p.api.attachments == ["m.pdf"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.pipeline_harness import (
     SECOND,
     Pipeline,
 )
+from tests.rulebooks import book_from
 
 # -- the ABC API failing: lost answers, unavailability, refusals ------------------------------
 
@@ -202,3 +204,17 @@ def test_a_message_the_conversation_does_not_list_yet_is_tried_again(p: Pipeline
     p.api.list_message(signed.message)
     record = p.recorded(p.takeover())
     assert record.outcome is Outcome.SENT and record.rule == "opening-hours"
+
+
+def test_a_takeover_resends_the_attachment_it_reserved(
+    tmp_path: Path, make: Callable[..., Pipeline]
+) -> None:
+    rules = (
+        "rules:\n  - name: menu\n    keywords: [menu]\n    text: Our menu\n    attachment: m.pdf\n"
+    )
+    p = make(book=book_from(tmp_path, rules))
+    p.api.fail("reply", OutcomeUnknown("read timeout"))
+    assert p.run("menu?") is None  # maybe sent: the reservation, with its file, is kept
+    record = p.recorded(p.takeover())
+    assert record.outcome is Outcome.SENT
+    assert p.api.attachments == ["m.pdf", "m.pdf"]  # the lost attempt and the takeover's

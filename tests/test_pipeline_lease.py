@@ -35,7 +35,15 @@ class ReclaimingApi:
     def conversation(self, lead_id: str, *, deadline: float) -> list[Message]:
         return []
 
-    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None:
+    def reply(
+        self,
+        lead_id: str,
+        content: str,
+        connection_id: int,
+        *,
+        attachment: str = "",
+        deadline: float,
+    ) -> None:
         self.deadlines.append(deadline)
         later = NOW + timedelta(seconds=deadline - MONOTONIC + 5)
         self.taken_over.append(bool(self.store.reclaim(owner="other", lease=self.lease, now=later)))

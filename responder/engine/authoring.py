@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -204,7 +204,9 @@ def explain(decision: Decision, message: Message, settings: Settings | None = No
     ]
     if message.received_at is not None:
         lines.append(f"at:            {show_moment(message.received_at, zone)}")
-        closed = settings.closed.at(message.received_at, zone or UTC) if settings else None
+        closed = (
+            settings.closed.at(message.received_at, zone or ZoneInfo("UTC")) if settings else None
+        )
         if closed:
             lines.append(f"closed:        {closed} (every 'during' is off, every 'outside' on)")
     if decision.rule is not None:
@@ -213,6 +215,8 @@ def explain(decision: Decision, message: Message, settings: Settings | None = No
     if decision.replies:
         lines.append("reply:")
         lines.extend(f"  {line}" for line in decision.reply.splitlines())
+        if decision.attachment:
+            lines.append(f"attachment:    {decision.attachment}")
     else:
         assert decision.outcome is not None
         lines.append(f"no reply:      {decision.outcome.value}")

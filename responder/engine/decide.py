@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from responder.engine.attachments import select_attachment
 from responder.engine.context import build_context
 from responder.engine.hours import load_timezone, show_moment
 from responder.engine.normalize import normalize
@@ -45,6 +46,8 @@ class Decision:
     why: str
     normalized: str
     near_misses: tuple[str, ...] = ()
+    #: The platform's storage reference of a file sent with ``reply``; empty for none.
+    attachment: str = ""
 
     @property
     def replies(self) -> bool:
@@ -100,7 +103,8 @@ def decide(
     if refusal is None:
         reply, failure = _fill_in(rule, book, hits, message, lead, local_now)
         if not failure:
-            return Decision(None, rule, reply, why, normalized, near_misses)
+            attachment = select_attachment(rule.attachment, lead.locale)
+            return Decision(None, rule, reply, why, normalized, near_misses, attachment)
         refusal = Outcome.FAILED, failure
     outcome, reason = refusal
     return Decision(outcome, rule, "", f"{why}; but {reason}", normalized, near_misses)

@@ -67,6 +67,8 @@ class Rule:
     pause: timedelta | None = None
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
+    #: ``attachment:``: storage references by language key, ``""`` for every other language.
+    attachment: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def where(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from responder.engine.attachments import parse_attachment
 from responder.engine.durations import parse_duration
 from responder.engine.hours import parse_hours
 from responder.engine.matching import Keyword, check_regex, parse_keyword
@@ -39,6 +40,7 @@ RULE_KEYS = (
     "fallback",
     "reply",
     "text",
+    "attachment",
     "cooldown",
     "pause",
     "examples",
@@ -123,6 +125,7 @@ class RuleValidator:
         pause = self._duration(block, "pause", name)
         self._check_conditions(block, name, fallback=fallback, misspelt=misspelt)
         reply, text = self._answer(block, name)
+        attachment = self._attachment(block, name)
         if self._error_count() > errors_before or self._dropped > dropped_before:
             return None
         if not (reply or text):
@@ -149,7 +152,17 @@ class RuleValidator:
             pause=pause,
             examples=tuple(self._strings(block, "examples", name)),
             counterexamples=tuple(self._strings(block, "counterexamples", name)),
+            attachment=attachment or {},
         )
+
+    def _attachment(self, block: Located, rule: str) -> dict[str, str] | None:
+        if "attachment" not in block:
+            return None
+        line = block.line_of("attachment")
+        found: dict[str, str] | None = self.convert(
+            parse_attachment, block["attachment"], line, rule
+        )
+        return found
 
     def _error_count(self) -> int:
         return sum(p.is_error for p in self.problems)

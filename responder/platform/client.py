@@ -185,8 +185,17 @@ class AbcClient:
             seen.add(cursor)
         return shapes.sort_messages(messages)
 
-    def reply(self, lead_id: str, content: str, connection_id: int, *, deadline: float) -> None:
-        """Send ``content`` to the lead through connection ``connection_id``.
+    def reply(
+        self,
+        lead_id: str,
+        content: str,
+        connection_id: int,
+        *,
+        attachment: str = "",
+        deadline: float,
+    ) -> None:
+        """Send ``content`` to the lead through connection ``connection_id``, with the file
+        whose storage reference is ``attachment`` when it is not empty.
 
         Raises :class:`WindowClosed` when the platform refuses because WhatsApp's 24-hour window
         is closed; :class:`OutcomeUnknown` when the request may have been delivered but its
@@ -196,7 +205,7 @@ class AbcClient:
         self._request(
             "POST",
             f"leads/{_segment(lead_id)}/conversations/reply",
-            json=shapes.reply_payload(content, connection_id),
+            json=shapes.reply_payload(content, connection_id, attachment),
             deadline=deadline,
             what="the reply",
         )

@@ -290,9 +290,16 @@ def sort_messages(messages: Sequence[Message]) -> list[Message]:
     return sorted(messages, key=_sort_key)
 
 
-def reply_payload(content: str, connection_id: int) -> dict[str, object]:
-    """The JSON body of ``POST /v1/leads/{id}/conversations/reply``."""
-    return {"content": content, "messaging_channel_connection_id": connection_id}
+def reply_payload(content: str, connection_id: int, attachment: str = "") -> dict[str, object]:
+    """The JSON body of ``POST /v1/leads/{id}/conversations/reply``; ``s3_attachment`` only
+    when there is a file to send (the platform documents the field as optional)."""
+    payload: dict[str, object] = {
+        "content": content,
+        "messaging_channel_connection_id": connection_id,
+    }
+    if attachment:
+        payload["s3_attachment"] = attachment
+    return payload
 
 
 def is_window_rejection(status: int, body: str) -> bool:

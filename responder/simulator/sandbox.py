@@ -78,6 +78,8 @@ def send(simulator: str, *, lead: str, text: str, profile: Mapping[str, str], wa
                 if len(replies) > len(before):
                     for reply in replies[len(before) :]:
                         print(f"bot> {reply.get('content', '')}")
+                        if reply.get("s3_attachment"):
+                            print(f"     (attachment: {reply['s3_attachment']})")
                     return 0
                 time.sleep(0.1)
     except httpx.HTTPError as exc:

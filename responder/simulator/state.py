@@ -135,9 +135,11 @@ class PlatformState:
     # -- replies ---------------------------------------------------------------------------
 
     def send_reply(
-        self, lead_id: str, content: str, connection_id: int
+        self, lead_id: str, content: str, connection_id: int, *, attachment: str | None = None
     ) -> dict[str, Any] | Refusal:
         """Accept a bot reply to the lead on the connection, or say why the platform refuses.
+
+        ``attachment`` (the request's ``s3_attachment``) is kept on the message as it came.
 
         Refused: an unknown lead or connection (404), a disconnected connection (400), and, on
         WhatsApp, a lead whose last inbound message is more than 24 hours old (400, code
@@ -159,6 +161,8 @@ class PlatformState:
             message = self._store_message(
                 lead_id, content, "outbound", "bot", now, channel, connection_id
             )
+            if attachment is not None:
+                message["s3_attachment"] = attachment
             self._records.replies.append(message)
         return message
 

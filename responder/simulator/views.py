@@ -116,7 +116,10 @@ class _Views:
             return error(422, "content is required.")
         if not isinstance(conn_id, int) or isinstance(conn_id, bool):
             return error(422, "messaging_channel_connection_id must be an integer.")
-        result = self.sim.state.send_reply(lead_id, content, conn_id)
+        attachment = payload.get("s3_attachment")
+        if attachment is not None and (not isinstance(attachment, str) or not attachment.strip()):
+            return error(422, "s3_attachment must be a storage reference (a non-empty string).")
+        result = self.sim.state.send_reply(lead_id, content, conn_id, attachment=attachment)
         if isinstance(result, Refusal):
             return error(result.status, result.message, code=result.code)
         return jsonify({"data": {"conversation": result}})

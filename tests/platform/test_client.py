@@ -104,6 +104,17 @@ def test_reply_is_stored_in_the_conversation(sim: Simulator, fake: FakeTime) -> 
     assert fake.sleeps == []
 
 
+def test_a_reply_carries_its_attachment_only_when_it_has_one(
+    sim: Simulator, fake: FakeTime
+) -> None:
+    with make_client(sim, fake) as client:
+        client.reply(LEAD, "Our menu", 123, attachment="uploads/menu.pdf", deadline=fake.now + 30)
+        client.reply(LEAD, "No file", 123, deadline=fake.now + 30)
+    with_file, without = sim.replies(LEAD)
+    assert (with_file["content"], with_file["s3_attachment"]) == ("Our menu", "uploads/menu.pdf")
+    assert "s3_attachment" not in without
+
+
 def test_429_with_retry_after_seconds_then_success(sim: Simulator, fake: FakeTime) -> None:
     sim.inject({"status": 429, "retry_after": "7"})
     with make_client(sim, fake) as client:

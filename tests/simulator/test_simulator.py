@@ -155,6 +155,8 @@ def test_reply_is_recorded_and_added_to_the_conversation(
         ({"messaging_channel_connection_id": "123"}, 422),
         ({"messaging_channel_connection_id": 999}, 404),
         ({"messaging_channel_connection_id": 124}, 400),
+        ({"s3_attachment": ""}, 422),
+        ({"s3_attachment": 7}, 422),
     ],
 )
 def test_invalid_replies_are_refused(
@@ -164,6 +166,15 @@ def test_invalid_replies_are_refused(
     assert reply(http, body=body).status_code == status
     assert sim.replies() == []
     assert sim.reply_attempts() == 1
+
+
+def test_a_replys_attachment_is_recorded_with_it(sim: Simulator, http: httpx.Client) -> None:
+    sim.add_message("42", "Hello", at=timedelta(minutes=1))
+    assert reply(http, body={"s3_attachment": "uploads/menu.pdf"}).status_code == 200
+    assert reply(http).status_code == 200
+    first, second = sim.replies("42")
+    assert first["s3_attachment"] == "uploads/menu.pdf"
+    assert "s3_attachment" not in second
 
 
 def test_reply_to_an_unknown_lead_is_a_404(http: httpx.Client) -> None:
