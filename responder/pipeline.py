@@ -38,6 +38,7 @@ from responder.errors import (
     StoreUnavailable,
     WindowClosed,
 )
+from responder.first_contact import settle_first_contact
 from responder.model import (
     DecisionRecord,
     Direction,
@@ -277,7 +278,17 @@ class Responder:
             state = self.store.note_inbound(lead.id, message.received_at)
         else:
             state = self.store.lead_state(lead.id)
-        decision = decide(message, lead, book, state, now)
+        decision = settle_first_contact(
+            decide(message, lead, book, state, now),
+            api=self.api,
+            store=self.store,
+            message=message,
+            lead=lead,
+            book=book,
+            state=state,
+            now=now,
+            deadline=(self.monotonic() + deadline) / 2,  # half the time left: the reply's
+        )
         if decision.outcome is not None or decision.rule is None:
             outcome = decision.outcome or Outcome.NO_MATCH
             rule_name = decision.rule.name if decision.rule else ""

@@ -131,6 +131,11 @@ class RuleBook:
     def by_order(self) -> Mapping[int, Rule]:
         return {rule.order: rule for rule in (*self.rules, *self.fallbacks)}
 
+    @cached_property
+    def asks_first_message(self) -> bool:
+        """True when some rule looks at ``first_message`` (worth reading a new lead's history)."""
+        return any(rule.first_message is not None for rule in self.by_order.values())
+
     @property
     def all_rules(self) -> list[Rule]:
         return [self.by_order[order] for order in sorted(self.by_order)]

@@ -27,6 +27,7 @@ from responder.server.web import create_app
 from responder.simulator import Simulator
 from responder.store.sqlite import SQLiteStore
 from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config, wait_for
+from tests.rulebooks import write_book
 
 HOURS_QUESTION = "What are your opening hours?"
 
@@ -305,3 +306,44 @@ def test_responder_log_prints_decisions_with_filters(
     assert "lead 2" in only and "lead 1 " not in only
     assert main(["log", "--store", store, "--rule", "nosuch"]) == 0
     assert "no decisions match" in capsys.readouterr().out
+
+
+def test_a_customer_with_a_long_history_is_not_welcomed_as_new(tmp_path: Path) -> None:
+    rules_dir, templates_dir = write_book(
+        tmp_path / "book",
+        """
+        rules:
+          - name: welcome
+            first_message: true
+            text: "Welcome!"
+          - name: hello
+            keywords: [hello]
+            text: "Hello again"
+        """,
+    )
+    # Lead 1 wrote once, 40 days ago, and the team wrote 60 times since: the history is four
+    # pages long, newest first, and the lead's own message is only on the last one.
+    with Simulator(api_key="sim-key", webhook_secret=SECRET, page_size=20) as sim:
+        sim.add_message("1", "do you deliver?", at=timedelta(days=40))
+        for minutes in range(60, 0, -1):
+            sim.add_message(
+                "1",
+                f"news {minutes}",
+                at=timedelta(days=30, minutes=minutes),
+                direction="outbound",
+                sender_type="bot",
+            )
+        sim.add_message(
+            "2",
+            "Thanks for your order!",
+            at=timedelta(days=2),
+            direction="outbound",
+            sender_type="user",
+        )
+        with running(sim, tmp_path, rules_dir=rules_dir, templates_dir=templates_dir) as service:
+            sim.say("1", "hello")
+            sim.say("2", "hello")
+            [returning] = outcomes(service.store, "1")
+            [new] = outcomes(service.store, "2")
+    assert (returning.outcome, returning.rule) == (Outcome.SENT, "hello")
+    assert (new.outcome, new.rule) == (Outcome.SENT, "welcome")
