@@ -291,11 +291,13 @@ def test_trickle_stores_then_answers_a_byte_at_a_time(sim: Simulator, http: http
     path = "/v1/leads/42/conversations/reply"
     with http.stream("POST", path, json=REPLY, headers=AUTH, timeout=2.0) as response:
         chunks = response.iter_raw()
-        assert response.status_code == 200 and next(chunks) == b"{"
+        first = next(chunks)
+        assert response.status_code == 200 and first.startswith(b"{")
         assert len(sim.replies()) == 1  # stored before the first byte
         rest = list(chunks)
-    assert len(rest) > 1 and all(len(chunk) <= 3 for chunk in rest)
-    body = json.loads(b"{" + b"".join(rest))
+    # A byte at a time: a busy machine may hand over a few together, never the whole body.
+    assert len(rest) > 10 and all(len(chunk) <= 3 for chunk in (first, *rest))
+    body = json.loads(first + b"".join(rest))
     assert body["data"]["conversation"]["content"] == "Hi!"
 
 
