@@ -25,7 +25,6 @@ from typing import Any
 from responder.config import Config
 from responder.connections import ConnectionCache
 from responder.engine.decide import decide
-from responder.engine.hours import show_moment
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
     DeliveryRejected,
@@ -45,7 +44,6 @@ from responder.model import (
     Job,
     Message,
     Outcome,
-    SenderType,
     Sending,
     utcnow,
 )
@@ -64,13 +62,10 @@ from responder.platform.shapes import (
 )
 from responder.platform.signature import check_timestamp, verify_signature
 from responder.ports import PlatformApi, Store
+from responder.quiet import step_back
 from responder.window import closed_reason, window_closes
 
 log = logging.getLogger("responder.pipeline")
-
-# An agent's outbound message with the same text as a reply we sent this recently is the
-# platform echoing our own reply, not a person taking over.
-ECHO_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,19 +413,12 @@ class Responder:
         return found
 
     def _outbound(self, job: Job, message: Message) -> DecisionRecord:
-        """Never answered. A person of the company writing means the bot steps back."""
-        if message.sender_type is not SenderType.USER or self._is_our_echo(job, message):
-            return self._record(job, Outcome.NOT_INBOUND, "an outbound message from the bot")
-        until = self.clock() + self.config.takeover_pause
-        self.store.pause(job.lead.id, until)
-        shown = show_moment(until, self.book.settings.timezone)
-        reason = f"a person of the team wrote to the lead: auto-replies paused until {shown}"
-        return self._record(job, Outcome.NOT_INBOUND, reason)
-
-    def _is_our_echo(self, job: Job, message: Message) -> bool:
-        since = self.clock() - ECHO_WINDOW
-        sent = self.store.decisions(lead_id=job.lead.id, outcome=Outcome.SENT, limit=20)
-        return any(r.reply.strip() == message.text.strip() and r.at >= since for r in sent)
+        """Never answered; a person of the company writing means the bot steps back."""
+        zone = self.book.settings.timezone
+        outcome, reason = step_back(
+            self.store, self.config, job.lead.id, message, now=self.clock(), zone=zone
+        )
+        return self._record(job, outcome, reason)
 
     def _record(
         self,

@@ -23,7 +23,7 @@ from responder.errors import (
     StaleDelivery,
 )
 from responder.model import Connection, Outcome
-from responder.pipeline import ECHO_WINDOW, Answer
+from responder.pipeline import Answer
 from responder.platform.shapes import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,
@@ -31,6 +31,7 @@ from responder.platform.shapes import (
     HEADER_TIMESTAMP,
 )
 from responder.platform.signature import sign
+from responder.quiet import ECHO_WINDOW
 from tests.pipeline_harness import (
     EDGE,
     HOURS_QUESTION,
