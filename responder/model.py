@@ -127,6 +127,8 @@ class LeadState:
     last_inbound: datetime | None = None
     paused_until: datetime | None = None
     last_reply: Mapping[str, datetime] = field(default_factory=lambda: _EMPTY)
+    #: The pauses people set that concern the lead: its own and the one for everyone.
+    held: tuple[Pause, ...] = ()
 
     def is_first_message(self, message: Message) -> bool:
         """True when no inbound message of the lead is known from before ``message``."""
@@ -136,6 +138,66 @@ class LeadState:
 
     def is_paused(self, now: datetime) -> bool:
         return self.paused_until is not None and now < self.paused_until
+
+    def held_by(self, now: datetime) -> Pause | None:
+        """The pause a person set that silences the lead at ``now`` (the lead's own or the
+        one for everyone; of two, the one that lasts longer), or None."""
+        running = [pause for pause in self.held if pause.active(now)]
+        return max(running, key=Pause.ends_sort_key) if running else None
+
+
+#: The ``lead_id`` of a pause for every lead.
+EVERYONE = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A person of the team pausing the bot, for one lead or (``lead_id`` EVERYONE) for all.
+
+    ``by`` names who did it, ``at`` when; ``until`` None lasts until someone resumes.
+    """
+
+    lead_id: str
+    by: str
+    at: datetime
+    until: datetime | None = None
+    note: str = ""
+
+    @property
+    def everyone(self) -> bool:
+        return self.lead_id == EVERYONE
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or now < self.until
+
+    def ends_sort_key(self) -> float:
+        return self.until.timestamp() if self.until is not None else float("inf")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "lead_id": self.lead_id,
+                "by": self.by,
+                "at": _iso(self.at),
+                "until": _iso(self.until),
+                "note": self.note,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Pause:
+        data = json.loads(raw)
+        at = _from_iso(data["at"])
+        assert at is not None
+        return cls(
+            lead_id=str(data["lead_id"]),
+            by=str(data.get("by") or ""),
+            at=at,
+            until=_from_iso(data.get("until")),
+            note=str(data.get("note") or ""),
+        )
 
 
 class Outcome(StrEnum):
@@ -154,6 +216,10 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+#: How many characters of a lead's message the decision log keeps.
+TEXT_KEPT = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """One line of the decision log: the single recorded outcome of one message."""
@@ -168,6 +234,10 @@ class DecisionRecord:
     message_id: str = ""
     #: The number of the rule-book release the decision was made with (None: no release).
     release: int | None = None
+    #: What the lead wrote, at most TEXT_KEPT characters, and its normalised form (as the
+    #: rules compare it), for searching and for grouping the messages no rule answered.
+    text: str = ""
+    normalized: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,6 +250,8 @@ class DecisionRecord:
             "reply": self.reply,
             "message_id": self.message_id,
             "release": self.release,
+            "text": self.text,
+            "normalized": self.normalized,
         }
 
     @classmethod
@@ -196,6 +268,8 @@ class DecisionRecord:
             reply=str(data.get("reply") or ""),
             message_id=str(data.get("message_id") or ""),
             release=int(data["release"]) if data.get("release") is not None else None,
+            text=str(data.get("text") or ""),
+            normalized=str(data.get("normalized") or ""),
         )
 
 

@@ -13,7 +13,10 @@ The store holds four things:
   process that accepted it. A process that dies leaves its leases to expire, and
   :meth:`Store.reclaim` hands those jobs to a live process.
 - **per-lead state** — first/last inbound time, pause, last reply time per rule, and the reply
-  budget. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
+  budget; and the pauses people of the team set (:class:`Pause`), per lead or for everyone,
+  which :meth:`Store.lead_state`, :meth:`Store.note_inbound` and :meth:`Store.reserve_reply`
+  read in the same step as the lead's own state, so honouring them costs no extra round
+  trip. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
   check-and-set, never a read followed by a write from Python.
 - **the decision log** — exactly one :class:`DecisionRecord` per message key.
 
@@ -35,6 +38,7 @@ from responder.model import (
     LeadState,
     Message,
     Outcome,
+    Pause,
     Release,
     ReleaseSource,
     Sending,
@@ -125,14 +129,33 @@ class Store(Protocol):
     # -- per-lead state --------------------------------------------------------------------
 
     def lead_state(self, lead_id: str) -> LeadState:
-        """The lead's state as stored now (an empty state for an unknown lead)."""
+        """The lead's state as stored now (an empty state for an unknown lead), with
+        ``held`` the people's pauses of the lead and of everyone, expired or not."""
         ...
 
     def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
         """Fold one inbound message time in: ``first_seen = min``, ``last_inbound = max``.
 
-        Returns the state after the update.
+        Returns the state after the update, read in the same atomic step (``held`` as in
+        :meth:`lead_state`).
         """
+        ...
+
+    def put_pause(self, pause: Pause) -> None:
+        """Record a person's pause; it replaces the one set before for the same lead (or for
+        everyone), so a pause can be made shorter as well as longer."""
+        ...
+
+    def end_pause(self, lead_id: str) -> Pause | None:
+        """Resume the bot for ``lead_id`` (``EVERYONE``: the pause for everyone ends; leads
+        paused on their own stay paused). For a lead, its automatic pause (an escalation, a
+        person writing, a rule's ``pause``) ends too. Returns the person's pause that ended,
+        None when there was none."""
+        ...
+
+    def pauses(self, *, now: datetime) -> list[Pause]:
+        """The people's pauses running at ``now``: the one for everyone first, then by lead.
+        Expired ones are left out (and removed by :meth:`prune`)."""
         ...
 
     def pause(self, lead_id: str, until: datetime) -> None:
@@ -162,7 +185,8 @@ class Store(Protocol):
     ) -> Outcome | None:
         """Atomically check the guards of one send and, if they pass, take the slot.
 
-        "Now" is ``sending.reserved_at``. In this order: the lead paused -> ``Outcome.PAUSED``;
+        "Now" is ``sending.reserved_at``. In this order: the lead paused (automatically, or by
+        a person's pause of the lead or of everyone) -> ``Outcome.PAUSED``;
         ``sending.rule`` answered the lead within ``cooldown`` -> ``Outcome.COOLDOWN``;
         ``budget`` replies already reserved in the last ``budget_period`` ->
         ``Outcome.BUDGET``. Otherwise, in the same atomic step: record now as the rule's last
@@ -201,8 +225,9 @@ class Store(Protocol):
     # -- upkeep ----------------------------------------------------------------------------
 
     def prune(self, *, now: datetime, retention: timedelta) -> int:
-        """Delete decisions older than ``retention`` and claims older than
-        ``max(retention, CLAIM_TTL)``; returns how many rows went."""
+        """Delete decisions older than ``retention``, claims older than
+        ``max(retention, CLAIM_TTL)`` and people's pauses that ended before ``now``; returns
+        how many rows went."""
         ...
 
     def ping(self) -> None:

@@ -75,6 +75,8 @@ redis.call('ZREM', KEYS[5], ARGV[4])
 return 1
 """
 
+# KEYS: lead hash, pauses hash. ARGV: the message's time, lead id. Returns the lead hash
+# (flat) and the JSON of the people's pauses of the lead and of everyone (nil when none).
 NOTE_INBOUND = """
 local at = tonumber(ARGV[1])
 local first = redis.call('HGET', KEYS[1], 'first_seen')
@@ -85,7 +87,33 @@ local last = redis.call('HGET', KEYS[1], 'last_inbound')
 if not last or at > tonumber(last) then
   redis.call('HSET', KEYS[1], 'last_inbound', ARGV[1])
 end
-return redis.call('HGETALL', KEYS[1])
+return {redis.call('HGETALL', KEYS[1]), redis.call('HMGET', KEYS[2], 'p:' .. ARGV[2], 'p:*')}
+"""
+
+# The pauses hash keeps, per lead id (``*``: everyone), "p:<id>" (the pause as JSON) and
+# "u:<id>" (until when, as Unix seconds; empty: until resumed).
+# KEYS: pauses hash, lead hash. ARGV: lead id. Returns the JSON of the pause ended, or nil.
+END_PAUSE = """
+local pause = redis.call('HGET', KEYS[1], 'p:' .. ARGV[1])
+redis.call('HDEL', KEYS[1], 'p:' .. ARGV[1], 'u:' .. ARGV[1])
+if ARGV[1] ~= '*' then
+  redis.call('HDEL', KEYS[2], 'paused_until')
+end
+return pause
+"""
+
+# KEYS: pauses hash. ARGV: now. Removes the pauses that ended by then; returns how many.
+PRUNE_PAUSES = """
+local fields = redis.call('HGETALL', KEYS[1])
+local removed = 0
+for i = 1, #fields, 2 do
+  local name, value = fields[i], fields[i + 1]
+  if string.sub(name, 1, 2) == 'u:' and value ~= '' and tonumber(value) <= tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], name, 'p:' .. string.sub(name, 3))
+    removed = removed + 1
+  end
+end
+return removed
 """
 
 PAUSE = """
@@ -120,6 +148,11 @@ end
 local paused = redis.call('HGET', KEYS[1], 'paused_until')
 if paused and tonumber(ARGV[1]) < tonumber(paused) then
   return 'paused'
+end
+for _, held in ipairs(redis.call('HMGET', KEYS[4], 'u:' .. ARGV[11], 'u:*')) do
+  if held and (held == '' or tonumber(ARGV[1]) < tonumber(held)) then
+    return 'paused'
+  end
 end
 local last = redis.call('HGET', KEYS[1], ARGV[2])
 if last and tonumber(ARGV[10]) > 0 and tonumber(last) > tonumber(ARGV[3]) then

@@ -12,6 +12,9 @@ one Redis can serve several deployments:
 ``leases``          sorted set: job key scored by lease expiry (Unix seconds).
 ``lead:<id>``       hash: ``first_seen``, ``last_inbound``, ``paused_until``, ``r:<rule>``
                     (time of the rule's last reply) and ``k:<rule>`` (the job that took it).
+``pauses``          hash: the people's pauses, per lead id (``*``: everyone): ``p:<id>`` the
+                    pause as JSON, ``u:<id>`` until when (empty: until resumed). Read
+                    with the lead's hash, in the same script or round trip.
 ``budget:<id>``     sorted set: ``<job key>|<rule>`` of each reserved reply, scored by its time.
 ``decision:<key>``  string: the decision as JSON (idempotent ``finish``), expires after
                     ``decision_ttl``.
@@ -47,7 +50,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from responder.errors import ConfigError, StoreUnavailable
-from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
+from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
 from responder.store import redis_scripts as scripts
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
@@ -155,6 +158,7 @@ class RedisStore:
         self._jobs = k + "jobs"
         self._leases = k + "leases"
         self._log = k + "decisions"
+        self._pauses = k + "pauses"
         script = self._redis.register_script
         self._accept = script(scripts.ACCEPT)
         self._reclaim = script(scripts.RECLAIM)
@@ -163,6 +167,8 @@ class RedisStore:
         self._note_inbound = script(scripts.NOTE_INBOUND)
         self._pause = script(scripts.PAUSE)
         self._pause_once = script(scripts.PAUSE_ONCE)
+        self._end_pause = script(scripts.END_PAUSE)
+        self._prune_pauses = script(scripts.PRUNE_PAUSES)
         self._reserve = script(scripts.RESERVE)
         self._release = script(scripts.RELEASE)
         self._prune_decisions = script(scripts.PRUNE_DECISIONS)
@@ -291,13 +297,39 @@ class RedisStore:
 
     def lead_state(self, lead_id: str) -> LeadState:
         with self._guard():
-            fields: dict[str, str] = self._redis.hgetall(self._k + "lead:" + lead_id)  # type: ignore[assignment]
-        return _lead_state(fields)
+            both = self._redis.pipeline(transaction=False)
+            both.hgetall(self._k + "lead:" + lead_id)
+            both.hmget(self._pauses, "p:" + lead_id, "p:" + EVERYONE)
+            fields, held = both.execute()
+        return _lead_state(fields, held)
 
     def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
+        keys = [self._k + "lead:" + lead_id, self._pauses]
         with self._guard():
-            flat = self._note_inbound(keys=[self._k + "lead:" + lead_id], args=[ts_text(at)])
-        return _lead_state(dict(zip(flat[::2], flat[1::2], strict=True)))
+            flat, held = self._note_inbound(keys=keys, args=[ts_text(at), lead_id])
+        return _lead_state(dict(zip(flat[::2], flat[1::2], strict=True)), held)
+
+    def put_pause(self, pause: Pause) -> None:
+        until = ts_text(pause.until) if pause.until is not None else ""
+        items = ["p:" + pause.lead_id, pause.to_json(), "u:" + pause.lead_id, until]
+        with self._guard():
+            self._redis.hset(self._pauses, items=items)
+
+    def end_pause(self, lead_id: str) -> Pause | None:
+        keys = [self._pauses, self._k + "lead:" + lead_id]
+        with self._guard():
+            ended = self._end_pause(keys=keys, args=[lead_id])
+        return Pause.from_json(ended) if ended else None
+
+    def pauses(self, *, now: datetime) -> list[Pause]:
+        with self._guard():
+            fields: dict[str, str] = self._redis.hgetall(self._pauses)  # type: ignore[assignment]
+        running = [
+            pause
+            for name, value in fields.items()
+            if name.startswith("p:") and (pause := Pause.from_json(value)).active(now)
+        ]
+        return sorted(running, key=lambda pause: (not pause.everyone, pause.lead_id))
 
     def pause(self, lead_id: str, until: datetime) -> None:
         with self._guard():
@@ -325,6 +357,7 @@ class RedisStore:
             self._k + "lead:" + lead_id,
             self._k + "budget:" + lead_id,
             self._k + "job:" + job_key,
+            self._pauses,
         ]
         args: list[str | int] = [
             repr(at),
@@ -337,6 +370,7 @@ class RedisStore:
             sending.to_json(),
             job_key,
             repr(seconds(cooldown)),  # zero never blocks, even against a clock that ran ahead
+            lead_id,
         ]
         with self._guard():
             refused = self._reserve(keys=keys, args=args)
@@ -404,6 +438,7 @@ class RedisStore:
                 if done:
                     break
             self._forget_consumers(keys=[self._jobs], args=[GROUP, _IDLE_CONSUMER_MS])
+            removed += int(self._prune_pauses(keys=[self._pauses], args=[ts_text(now)]))
         return removed
 
     def ping(self) -> None:
@@ -447,7 +482,7 @@ def _connect(url: str, timeout: float) -> redis.Redis:
         raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
 
 
-def _lead_state(fields: dict[str, str]) -> LeadState:
+def _lead_state(fields: dict[str, str], held: Sequence[str | None] = ()) -> LeadState:
     def time(name: str) -> datetime | None:
         value = fields.get(name)
         return from_ts(value) if value is not None else None
@@ -459,4 +494,5 @@ def _lead_state(fields: dict[str, str]) -> LeadState:
         last_reply={
             name[2:]: from_ts(value) for name, value in fields.items() if name.startswith("r:")
         },
+        held=tuple(Pause.from_json(pause) for pause in held if pause),
     )

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from responder.errors import StoreUnavailable
-from responder.model import DecisionRecord, Job, LeadState, Outcome, Sending
+from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
 from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
@@ -243,6 +243,8 @@ class SQLiteStore:
                     record.reply,
                     record.message_id,
                     record.release,
+                    record.text,
+                    record.normalized,
                 ),
             )
             if cur.rowcount == 0:
@@ -282,6 +284,26 @@ class SQLiteStore:
             db.execute(sql.PAUSE, (lead_id, to_ts(until)))
         return True
 
+    def put_pause(self, pause: Pause) -> None:
+        until = to_ts(pause.until) if pause.until is not None else None
+        with self._tx() as db:
+            db.execute(sql.PUT_PAUSE, (pause.lead_id, pause.by, to_ts(pause.at), until, pause.note))
+
+    def end_pause(self, lead_id: str) -> Pause | None:
+        with self._tx() as db:
+            row = db.execute(
+                "DELETE FROM pauses WHERE lead_id = ? RETURNING lead_id, author, at, until, note",
+                (lead_id,),
+            ).fetchone()
+            if lead_id != EVERYONE:
+                db.execute("UPDATE leads SET paused_until = NULL WHERE lead_id = ?", (lead_id,))
+        return _pause(row) if row is not None else None
+
+    def pauses(self, *, now: datetime) -> list[Pause]:
+        with self._guard():
+            rows = self._conn().execute(sql.RUNNING_PAUSES, (to_ts(now),)).fetchall()
+        return [_pause(row) for row in rows]
+
     def reserve_reply(
         self,
         job_key: str,
@@ -296,12 +318,12 @@ class SQLiteStore:
         rule = sending.rule
         window_start = at - seconds(budget_period)
         with self._tx() as db:
-            paused_until, last, holder, used = db.execute(
-                sql.GUARDS, {"lead": lead_id, "rule": rule, "window_start": window_start}
+            paused_until, last, holder, used, held = db.execute(
+                sql.GUARDS, {"lead": lead_id, "rule": rule, "window_start": window_start, "at": at}
             ).fetchone()
             if holder == job_key:
                 return None  # reserved by this very job already
-            if paused_until is not None and at < paused_until:
+            if held or (paused_until is not None and at < paused_until):
                 return Outcome.PAUSED
             # A zero cooldown never blocks, even when another process's clock ran ahead.
             if cooldown and last is not None and last > at - seconds(cooldown):
@@ -372,6 +394,7 @@ class SQLiteStore:
                 ("DELETE FROM decisions WHERE at < ?", decisions_before),
                 ("DELETE FROM claims WHERE claimed_at < ?", claims_before),
                 ("DELETE FROM reply_budget WHERE at < ?", claims_before),
+                ("DELETE FROM pauses WHERE until <= ?", at),
             ):
                 removed += db.execute(sql, (before,)).rowcount
         return removed
@@ -408,17 +431,33 @@ def _read_lead(db: sqlite3.Connection, lead_id: str) -> LeadState:
     replies = db.execute(
         "SELECT rule, at FROM last_replies WHERE lead_id = ?", (lead_id,)
     ).fetchall()
+    held = db.execute(sql.HELD, (lead_id,)).fetchall()
     first_seen, last_inbound, paused_until = row if row is not None else (None, None, None)
     return LeadState(
         first_seen=from_ts(first_seen) if first_seen is not None else None,
         last_inbound=from_ts(last_inbound) if last_inbound is not None else None,
         paused_until=from_ts(paused_until) if paused_until is not None else None,
         last_reply={rule: from_ts(at) for rule, at in replies},
+        held=tuple(_pause(pause) for pause in held),
     )
 
 
-def _decision(row: tuple[str, str, str, str, float, str, str, str, int | None]) -> DecisionRecord:
-    key, lead_id, outcome, rule, at, reason, reply, message_id, release = row
+def _pause(row: tuple[str, str, float, float | None, str]) -> Pause:
+    lead_id, author, at, until, note = row
+    return Pause(
+        lead_id=lead_id,
+        by=author,
+        at=from_ts(at),
+        until=from_ts(until) if until is not None else None,
+        note=note,
+    )
+
+
+DecisionRow = tuple[str, str, str, str, float, str, str, str, int | None, str, str]
+
+
+def _decision(row: DecisionRow) -> DecisionRecord:
+    key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized = row
     return DecisionRecord(
         key=key,
         lead_id=lead_id,
@@ -429,4 +468,6 @@ def _decision(row: tuple[str, str, str, str, float, str, str, str, int | None]) 
         reply=reply,
         message_id=message_id,
         release=release,
+        text=text,
+        normalized=normalized,
     )

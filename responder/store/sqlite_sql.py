@@ -4,7 +4,7 @@ Every value reaches SQLite as a bound parameter; the only text put together in P
 the choice among the fixed fragments of :data:`FILTERS`.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS claims (
@@ -53,16 +53,30 @@ SCHEMA = (
         reason TEXT NOT NULL,
         reply TEXT NOT NULL,
         message_id TEXT NOT NULL,
-        release INTEGER
+        release INTEGER,
+        text TEXT NOT NULL DEFAULT '',
+        normalized TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_rule ON decisions (rule, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (at)",
+    # A person's pause per lead; the lead_id '*' is the pause for everyone.
+    """CREATE TABLE IF NOT EXISTS pauses (
+        lead_id TEXT PRIMARY KEY,
+        author TEXT NOT NULL,
+        at REAL NOT NULL,
+        until REAL,
+        note TEXT NOT NULL
+    ) WITHOUT ROWID""",
 )
 
 # Columns added since version 1, for files created before them: (table, column, declaration).
-ADDED_COLUMNS = (("decisions", "release", "INTEGER"),)
+ADDED_COLUMNS = (
+    ("decisions", "release", "INTEGER"),
+    ("decisions", "text", "TEXT NOT NULL DEFAULT ''"),
+    ("decisions", "normalized", "TEXT NOT NULL DEFAULT ''"),
+)
 
 CLAIM = "INSERT OR IGNORE INTO claims (key, claimed_at) VALUES (?, ?)"
 
@@ -92,17 +106,31 @@ GUARDS = """
         (SELECT paused_until FROM leads WHERE lead_id = :lead),
         (SELECT at FROM last_replies WHERE lead_id = :lead AND rule = :rule),
         (SELECT job_key FROM last_replies WHERE lead_id = :lead AND rule = :rule),
-        (SELECT count(*) FROM reply_budget WHERE lead_id = :lead AND at > :window_start)
+        (SELECT count(*) FROM reply_budget WHERE lead_id = :lead AND at > :window_start),
+        (SELECT count(*) FROM pauses
+            WHERE lead_id IN (:lead, '*') AND (until IS NULL OR until > :at))
+"""
+
+HELD = "SELECT lead_id, author, at, until, note FROM pauses WHERE lead_id IN (?, '*')"
+
+PUT_PAUSE = (
+    "INSERT OR REPLACE INTO pauses (lead_id, author, at, until, note) VALUES (?, ?, ?, ?, ?)"
+)
+
+RUNNING_PAUSES = """
+    SELECT lead_id, author, at, until, note FROM pauses WHERE until IS NULL OR until > ?
+    ORDER BY lead_id != '*', lead_id
 """
 
 INSERT_DECISION = """
     INSERT OR IGNORE INTO decisions
-        (key, lead_id, outcome, rule, at, reason, reply, message_id, release)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        (key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 SELECT_DECISIONS = (
-    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id, release FROM decisions"
+    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id, release, text,"
+    " normalized FROM decisions"
 )
 
 # Filters of decisions(): fixed SQL fragments; only the bound values come from the caller.
