@@ -25,6 +25,7 @@ from typing import Any
 from responder.config import Config
 from responder.connections import ConnectionCache
 from responder.engine.decide import decide
+from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
     DeliveryRejected,
@@ -39,6 +40,7 @@ from responder.errors import (
 )
 from responder.first_contact import settle_first_contact
 from responder.model import (
+    TEXT_KEPT,
     DecisionRecord,
     Direction,
     Job,
@@ -62,7 +64,7 @@ from responder.platform.shapes import (
 )
 from responder.platform.signature import check_timestamp, verify_signature
 from responder.ports import PlatformApi, Store
-from responder.quiet import step_back
+from responder.quiet import blocked_reason, held_reason, step_back
 from responder.window import closed_reason, window_closes
 
 log = logging.getLogger("responder.pipeline")
@@ -263,6 +265,7 @@ class Responder:
         message = job.message
         if needs_hydration(message):
             message = self._hydrate(job, deadline)
+            job = replace(job, message=message)  # the log keeps the text as hydrated
         if message.direction is Direction.OUTBOUND:
             return self._outbound(job, message)
 
@@ -273,8 +276,14 @@ class Responder:
             state = self.store.note_inbound(lead.id, message.received_at)
         else:
             state = self.store.lead_state(lead.id)
+        decision = decide(message, lead, book, state, now)
+        zone = book.settings.timezone
+        held = state.held_by(now)
+        if held is not None:  # before asking the platform whether it is a first contact
+            rule_name = decision.rule.name if decision.rule else ""
+            return self._record(job, Outcome.PAUSED, held_reason(held, zone, decision), rule_name)
         decision = settle_first_contact(
-            decide(message, lead, book, state, now),
+            decision,
             api=self.api,
             store=self.store,
             message=message,
@@ -284,10 +293,9 @@ class Responder:
             now=now,
             deadline=(self.monotonic() + deadline) / 2,  # half the time left: the reply's
         )
+        rule_name = decision.rule.name if decision.rule else ""
         if decision.outcome is not None or decision.rule is None:
-            outcome = decision.outcome or Outcome.NO_MATCH
-            rule_name = decision.rule.name if decision.rule else ""
-            return self._record(job, outcome, decision.why, rule_name)
+            return self._record(job, decision.outcome or Outcome.NO_MATCH, decision.why, rule_name)
         rule = decision.rule
 
         closes = window_closes(message, state, self.config)
@@ -309,7 +317,8 @@ class Responder:
             budget_period=self.config.budget_period,
         )
         if blocked is not None:
-            return self._record(job, blocked, _blocked_reason(blocked, decision.why), rule.name)
+            reason = blocked_reason(self.store, lead.id, blocked, decision, now=now, zone=zone)
+            return self._record(job, blocked, reason, rule.name)
         return self._deliver(job, sending, decision.why, closes, deadline, book)
 
     def _resume(
@@ -323,7 +332,13 @@ class Responder:
             raise OutcomeUnknown(f"the conversation could not be checked: {exc}") from exc
         if delivered:
             return self._sent(job, sending, "delivered by an earlier attempt", book)
-        closes = window_closes(job.message, self.store.lead_state(job.lead.id), self.config)
+        state = self.store.lead_state(job.lead.id)
+        held = state.held_by(self.clock())
+        if held is not None:
+            self.store.release_reply(job.key, job.lead.id, sending.rule)
+            reason = held_reason(held, book.settings.timezone)
+            return self._record(job, Outcome.PAUSED, reason, sending.rule)
+        closes = window_closes(job.message, state, self.config)
         if closes is not None and self.clock() >= closes:
             self.store.release_reply(job.key, job.lead.id, sending.rule)
             return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), sending.rule)
@@ -437,17 +452,11 @@ class Responder:
             reason=reason,
             reply=reply if outcome in (Outcome.SENT, Outcome.DRY_RUN) else "",
             message_id=job.message.id,
+            text=job.message.text[:TEXT_KEPT],
+            normalized=normalize(job.message.text)[:TEXT_KEPT],
         )
 
 
 def _summary(record: DecisionRecord) -> tuple[str, str, str, str, str]:
     rule = record.rule or "-"
     return record.lead_id, record.key, record.outcome.value, rule, record.reason
-
-
-def _blocked_reason(outcome: Outcome, why: str) -> str:
-    return {
-        Outcome.PAUSED: f"{why}; but auto-replies to this lead are paused",
-        Outcome.COOLDOWN: f"{why}; but this rule answered this lead moments ago",
-        Outcome.BUDGET: f"{why}; but this lead already got the most auto-replies allowed per hour",
-    }.get(outcome, why)

@@ -25,6 +25,7 @@ from responder.engine.rulebook import RuleBook
 from responder.model import Connection, DecisionRecord, Job, Message, SenderType
 from responder.pipeline import Answer, Responder
 from responder.platform.shapes import EVENT_CONVERSATION_CREATED, build_delivery, parse_conversation
+from responder.ports import Store
 from responder.store.sqlite import SQLiteStore
 from tests.harness import ROOT
 
@@ -163,20 +164,29 @@ class Signed:
 class Pipeline:
     """One responder process on a fixed clock, its store, the fake API and its dispatched jobs."""
 
-    def __init__(self, path: Path, book: RuleBook, **overrides: Any) -> None:
+    def __init__(
+        self,
+        path: Path,
+        book: RuleBook,
+        *,
+        open_store: Callable[[], Store] | None = None,
+        **overrides: Any,
+    ) -> None:
+        """``open_store`` opens another handle on the store (default: SQLite at ``path``)."""
         self.path, self.book = path, book
+        self._open_store = open_store or (lambda: SQLiteStore(self.path))
         self.clock = Clock()
         self.api = FakeApi(self.clock)
         settings = {"api_key": "test-key", "webhook_secrets": (SECRET,), **overrides}
         self.config = Config(**settings)
         self.jobs: list[Job] = []
-        self._stores: list[SQLiteStore] = []
+        self._stores: list[Store] = []
         self.responder = self.process("process-a")
         self.store = self.responder.store
 
     def process(self, owner: str) -> Responder:
         """A responder process named ``owner``, with its own connection to the same store."""
-        store = SQLiteStore(self.path)
+        store = self._open_store()
         self._stores.append(store)
         return Responder(
             config=self.config,
