@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
+from responder.cli_pauses import add_pause_commands
 from responder.cli_releases import add_release_commands
 from responder.config import Config, environment_setting, load_config
 from responder.engine import authoring
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _authoring_commands(commands)
     add_release_commands(commands, _folder_options)
+    add_pause_commands(commands)
     _service_commands(commands)
     return parser
 

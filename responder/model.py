@@ -238,6 +238,8 @@ class DecisionRecord:
     #: rules compare it), for searching and for grouping the messages no rule answered.
     text: str = ""
     normalized: str = ""
+    #: No rule matched the message, or only a fallback rule did: what ``unanswered`` groups.
+    unmatched: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +254,7 @@ class DecisionRecord:
             "release": self.release,
             "text": self.text,
             "normalized": self.normalized,
+            "unmatched": self.unmatched,
         }
 
     @classmethod
@@ -270,6 +273,7 @@ class DecisionRecord:
             release=int(data["release"]) if data.get("release") is not None else None,
             text=str(data.get("text") or ""),
             normalized=str(data.get("normalized") or ""),
+            unmatched=bool(data.get("unmatched")),
         )
 
 

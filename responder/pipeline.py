@@ -454,6 +454,7 @@ class Responder:
             message_id=job.message.id,
             text=job.message.text[:TEXT_KEPT],
             normalized=normalize(job.message.text)[:TEXT_KEPT],
+            unmatched=outcome is Outcome.NO_MATCH or rule in self._live[0].fallback_names,
         )
 
 

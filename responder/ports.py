@@ -43,6 +43,7 @@ from responder.model import (
     ReleaseSource,
     Sending,
 )
+from responder.queries import ActivityPage, ActivityQuery, Unanswered
 
 CLAIM_TTL = timedelta(days=7)
 # At least this many of the newest releases are kept (and always the live one).
@@ -215,7 +216,23 @@ class Store(Protocol):
         rule: str | None = None,
         limit: int = 50,
     ) -> Sequence[DecisionRecord]:
-        """The most recent decisions first, filtered by whatever is given."""
+        """The most recent decisions first, filtered by whatever is given (the first page
+        of :meth:`activity`)."""
+        ...
+
+    def activity(self, query: ActivityQuery) -> ActivityPage:
+        """One page of the decision log, newest first, filtered as ``query`` says.
+
+        A page may hold fewer than ``query.limit`` decisions while ``next`` is not None (an
+        engine may stop searching after a bounded amount of log per call); a ``before`` the
+        store did not hand out raises ValueError.
+        """
+        ...
+
+    def unanswered(self, *, since: datetime | None = None, limit: int = 20) -> list[Unanswered]:
+        """The most frequent messages no rule matched (or only a fallback rule: decisions with
+        ``unmatched``) since ``since``, grouped by normalised text: most frequent first,
+        then most recent."""
         ...
 
     def decision(self, key: str) -> DecisionRecord | None:

@@ -136,6 +136,10 @@ class RuleBook:
         """True when some rule looks at ``first_message`` (worth reading a new lead's history)."""
         return any(rule.first_message is not None for rule in self.by_order.values())
 
+    @cached_property
+    def fallback_names(self) -> frozenset[str]:
+        return frozenset(rule.name for rule in self.fallbacks)
+
     @property
     def all_rules(self) -> list[Rule]:
         return [self.by_order[order] for order in sorted(self.by_order)]

@@ -59,12 +59,19 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
 """
 
+# KEYS: record, log, job hash, jobs stream, leases, unanswered stream. ARGV: record JSON,
+# record TTL, log cap, job key, group, at, unmatched ('1' or '0'), unanswered cap, lead id,
+# text, normalised text. 1 if recorded, 0 if the key had an outcome already.
 FINISH = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   return 0
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'at', ARGV[6], 'key', ARGV[4],
            'd', ARGV[1])
+if ARGV[7] == '1' then
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', 'at', ARGV[6], 'lead', ARGV[9],
+             'text', ARGV[10], 'n', ARGV[11])
+end
 local id = redis.call('HGET', KEYS[3], 'entry')
 if id then
   redis.pcall('XACK', KEYS[4], ARGV[5], id)

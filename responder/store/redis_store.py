@@ -19,6 +19,9 @@ one Redis can serve several deployments:
 ``decision:<key>``  string: the decision as JSON (idempotent ``finish``), expires after
                     ``decision_ttl``.
 ``decisions``       stream capped near ``decisions_cap`` entries: the log, newest last.
+``unanswered``      stream capped near ``unanswered_cap`` entries: of each decision whose
+                    message matched no rule (``unmatched``), its time, lead, text and
+                    normalised text; what :meth:`RedisStore.unanswered` groups.
 
 Why leases live in a sorted set rather than in the pending list's idle time (XAUTOCLAIM
 with min-idle = lease): idle time is measured by the Redis server's clock, while the store
@@ -42,6 +45,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -52,6 +56,7 @@ from redis.retry import Retry
 from responder.errors import ConfigError, StoreUnavailable
 from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
+from responder.queries import ActivityPage, ActivityQuery, Unanswered
 from responder.store import redis_scripts as scripts
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
 
@@ -61,6 +66,8 @@ GROUP = "workers"
 _PRUNE_BATCH = 500
 _LIST_BATCH = 200
 _SCAN_CAP = 20_000
+# How many unmatched messages (about) the ``unanswered`` stream keeps, newest.
+UNANSWERED_CAP = 10_000
 # A consumer (one per process that ever held a job) with nothing pending is forgotten after
 # this long without activity.
 _IDLE_CONSUMER_MS = 24 * 3600 * 1000
@@ -140,6 +147,7 @@ class RedisStore:
         claim_ttl: timedelta = CLAIM_TTL,
         decision_ttl: timedelta = timedelta(days=90),
         decisions_cap: int = 100_000,
+        unanswered_cap: int = UNANSWERED_CAP,
         timeout: float = 1.0,
     ) -> None:
         url, url_prefix = split_prefix(url)
@@ -149,6 +157,7 @@ class RedisStore:
         self._claim_ttl = str(math.ceil(seconds(claim_ttl)))
         self._decision_ttl = str(math.ceil(seconds(decision_ttl)))
         self._decisions_cap = str(decisions_cap)
+        self._unanswered_cap = str(unanswered_cap)
         self._redis = _connect(url, timeout)
         kwargs = self._redis.connection_pool.connection_kwargs
         self.where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
@@ -158,6 +167,7 @@ class RedisStore:
         self._jobs = k + "jobs"
         self._leases = k + "leases"
         self._log = k + "decisions"
+        self._unanswered = k + "unanswered"
         self._pauses = k + "pauses"
         script = self._redis.register_script
         self._accept = script(scripts.ACCEPT)
@@ -282,10 +292,12 @@ class RedisStore:
             self._k + "job:" + record.key,
             self._jobs,
             self._leases,
+            self._unanswered,
         ]
         data = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False)
         args = [data, self._decision_ttl, self._decisions_cap, record.key, GROUP]
-        args.append(ts_text(record.at))
+        args += [ts_text(record.at), "1" if record.unmatched else "0", self._unanswered_cap]
+        args += [record.lead_id, record.text, record.normalized]
         with self._guard():
             return bool(self._finish(keys=keys, args=args))
 
@@ -391,31 +403,63 @@ class RedisStore:
         rule: str | None = None,
         limit: int = 50,
     ) -> Sequence[DecisionRecord]:
-        """Newest first. With a filter, only the newest ``_SCAN_CAP`` entries are searched: the
-        log is one stream, and a filter that matches little must not read all of it."""
+        query = ActivityQuery(lead_id=lead_id, outcome=outcome, rule=rule, limit=limit)
+        return list(self.activity(query).records)
+
+    def activity(self, query: ActivityQuery) -> ActivityPage:
+        """Newest *recorded* first. One call reads at most ``_SCAN_CAP`` entries of the log
+        (one stream, which a filter that matches little must not read whole): a page may
+        then come back short with a ``next`` mark (a stream id) to search on from."""
         found: list[DecisionRecord] = []
-        upper = "+"
+        upper = "(" + _stream_id(query.before) if query.before is not None else "+"
         scanned = 0
-        while len(found) < limit and scanned < _SCAN_CAP:
+        last = ""
+        while scanned < _SCAN_CAP:
             with self._guard():
                 batch: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
                     self._log, max=upper, min="-", count=_LIST_BATCH
                 )
-            for _, fields in batch:
+            for entry_id, fields in batch:
+                last = entry_id
+                scanned += 1
                 record = DecisionRecord.from_dict(json.loads(fields["d"]))
-                if (
-                    (lead_id is None or record.lead_id == lead_id)
-                    and (outcome is None or record.outcome == outcome)
-                    and (rule is None or record.rule == rule)
-                ):
+                if query.since is not None and record.at < query.since:
+                    return ActivityPage(tuple(found))
+                if _wanted(record, query):
                     found.append(record)
-                    if len(found) == limit:
-                        break
-            scanned += len(batch)
+                    if len(found) == query.limit:
+                        return ActivityPage(tuple(found), entry_id)
             if len(batch) < _LIST_BATCH:
+                return ActivityPage(tuple(found))
+            upper = "(" + last
+        return ActivityPage(tuple(found), last)
+
+    def unanswered(self, *, since: datetime | None = None, limit: int = 20) -> list[Unanswered]:
+        """Groups the newest ``unanswered_cap`` (about) unmatched messages, at most."""
+        groups: dict[str, Unanswered] = {}
+        upper = "+"
+        while True:
+            with self._guard():
+                batch: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
+                    self._unanswered, max=upper, min="-", count=_LIST_BATCH * 5
+                )
+            for _, fields in batch:
+                at = from_ts(fields["at"])
+                if since is not None and at < since:
+                    batch = []
+                    break
+                seen = groups.get(fields["n"])
+                if seen is None:
+                    groups[fields["n"]] = Unanswered(
+                        fields["n"], 1, at, fields["lead"], fields["text"]
+                    )
+                else:
+                    groups[fields["n"]] = replace(seen, count=seen.count + 1)
+            if len(batch) < _LIST_BATCH * 5:
                 break
             upper = "(" + batch[-1][0]
-        return found
+        ranked = sorted(groups.values(), key=lambda g: (-g.count, -g.last_seen.timestamp()))
+        return ranked[:limit]
 
     def decision(self, key: str) -> DecisionRecord | None:
         with self._guard():
@@ -439,6 +483,9 @@ class RedisStore:
                     break
             self._forget_consumers(keys=[self._jobs], args=[GROUP, _IDLE_CONSUMER_MS])
             removed += int(self._prune_pauses(keys=[self._pauses], args=[ts_text(now)]))
+            # Stream ids carry the Redis server's clock in ms: close enough for old entries.
+            oldest = f"{max(0, math.floor((to_ts(now) - seconds(retention)) * 1000))}-0"
+            removed += int(self._redis.xtrim(self._unanswered, minid=oldest))
         return removed
 
     def ping(self) -> None:
@@ -480,6 +527,22 @@ def _connect(url: str, timeout: float) -> redis.Redis:
         )
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
+
+
+def _stream_id(mark: str) -> str:
+    head, _, tail = mark.partition("-")
+    if not (head.isdigit() and tail.isdigit()):
+        raise ValueError(f"{mark!r} is not a page mark of this decision log")
+    return mark
+
+
+def _wanted(record: DecisionRecord, query: ActivityQuery) -> bool:
+    return (
+        (query.lead_id is None or record.lead_id == query.lead_id)
+        and (query.outcome is None or record.outcome == query.outcome)
+        and (query.rule is None or record.rule == query.rule)
+        and (query.contains is None or query.contains in record.normalized)
+    )
 
 
 def _lead_state(fields: dict[str, str], held: Sequence[str | None] = ()) -> LeadState:

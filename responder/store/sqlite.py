@@ -22,10 +22,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from responder.errors import StoreUnavailable
 from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
+from responder.queries import ActivityPage, ActivityQuery, Unanswered
 from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
 
@@ -184,6 +186,8 @@ class SQLiteStore:
                 present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            for statement in sql.INDEXES:
+                db.execute(statement)
             db.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION}")
 
     # -- claims and jobs ----------------------------------------------------------------------
@@ -245,6 +249,7 @@ class SQLiteStore:
                     record.release,
                     record.text,
                     record.normalized,
+                    int(record.unmatched),
                 ),
             )
             if cur.rowcount == 0:
@@ -366,14 +371,42 @@ class SQLiteStore:
         rule: str | None = None,
         limit: int = 50,
     ) -> Sequence[DecisionRecord]:
-        given = {"lead_id": lead_id, "outcome": outcome, "rule": rule}
+        query = ActivityQuery(lead_id=lead_id, outcome=outcome, rule=rule, limit=limit)
+        return list(self.activity(query).records)
+
+    def activity(self, query: ActivityQuery) -> ActivityPage:
+        """Pages are marked by the last decision's ``at`` and row number: a page never
+        repeats or skips a decision, however many are recorded meanwhile."""
+        given: dict[str, str | float | None] = {
+            "lead_id": query.lead_id,
+            "outcome": query.outcome.value if query.outcome is not None else None,
+            "rule": query.rule,
+            "contains": query.contains,
+            "since": to_ts(query.since) if query.since is not None else None,
+        }
         clauses = [sql.FILTERS[name] for name, value in given.items() if value is not None]
-        values: list[str | int] = [str(value) for value in given.values() if value is not None]
+        values: list[str | float | int] = [value for value in given.values() if value is not None]
+        if query.before is not None:
+            at, seq = _mark(query.before)
+            clauses.append(sql.BEFORE)
+            values.extend((at, at, seq))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"{sql.SELECT_DECISIONS}{where} ORDER BY at DESC, seq DESC LIMIT ?"
+        statement = f"{sql.SELECT_ACTIVITY}{where} ORDER BY at DESC, seq DESC LIMIT ?"
         with self._guard():
-            rows = self._conn().execute(query, (*values, limit)).fetchall()
-        return [_decision(row) for row in rows]
+            rows = self._conn().execute(statement, (*values, query.limit + 1)).fetchall()
+        page = rows[: query.limit]
+        more = len(rows) > query.limit and page
+        mark = f"{page[-1][5]!r}/{page[-1][0]}" if more else None
+        return ActivityPage(tuple(_decision(row[1:]) for row in page), mark)
+
+    def unanswered(self, *, since: datetime | None = None, limit: int = 20) -> list[Unanswered]:
+        start = to_ts(since) if since is not None else float("-inf")
+        with self._guard():
+            rows = self._conn().execute(sql.UNANSWERED, (start, limit)).fetchall()
+        return [
+            Unanswered(normalized, count, from_ts(at), lead_id, text)
+            for normalized, count, at, lead_id, text in rows
+        ]
 
     def decision(self, key: str) -> DecisionRecord | None:
         with self._guard():
@@ -453,11 +486,16 @@ def _pause(row: tuple[str, str, float, float | None, str]) -> Pause:
     )
 
 
-DecisionRow = tuple[str, str, str, str, float, str, str, str, int | None, str, str]
+def _mark(before: str) -> tuple[float, int]:
+    at, _, seq = before.partition("/")
+    try:
+        return float(at), int(seq)
+    except ValueError:
+        raise ValueError(f"{before!r} is not a page mark of this decision log") from None
 
 
-def _decision(row: DecisionRow) -> DecisionRecord:
-    key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized = row
+def _decision(row: tuple[Any, ...]) -> DecisionRecord:
+    key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized = row[:11]
     return DecisionRecord(
         key=key,
         lead_id=lead_id,
@@ -470,4 +508,5 @@ def _decision(row: DecisionRow) -> DecisionRecord:
         release=release,
         text=text,
         normalized=normalized,
+        unmatched=bool(row[11]),
     )

@@ -55,7 +55,8 @@ SCHEMA = (
         message_id TEXT NOT NULL,
         release INTEGER,
         text TEXT NOT NULL DEFAULT '',
-        normalized TEXT NOT NULL DEFAULT ''
+        normalized TEXT NOT NULL DEFAULT '',
+        unmatched INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
@@ -76,7 +77,11 @@ ADDED_COLUMNS = (
     ("decisions", "release", "INTEGER"),
     ("decisions", "text", "TEXT NOT NULL DEFAULT ''"),
     ("decisions", "normalized", "TEXT NOT NULL DEFAULT ''"),
+    ("decisions", "unmatched", "INTEGER NOT NULL DEFAULT 0"),
 )
+
+# Indexes on added columns: created once the columns are there.
+INDEXES = ("CREATE INDEX IF NOT EXISTS decisions_unmatched ON decisions (at) WHERE unmatched = 1",)
 
 CLAIM = "INSERT OR IGNORE INTO claims (key, claimed_at) VALUES (?, ?)"
 
@@ -124,14 +129,34 @@ RUNNING_PAUSES = """
 
 INSERT_DECISION = """
     INSERT OR IGNORE INTO decisions
-        (key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        (key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized,
+         unmatched)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
-SELECT_DECISIONS = (
-    "SELECT key, lead_id, outcome, rule, at, reason, reply, message_id, release, text,"
-    " normalized FROM decisions"
+COLUMNS = (
+    "key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized,"
+    " unmatched"
 )
 
-# Filters of decisions(): fixed SQL fragments; only the bound values come from the caller.
-FILTERS = {"lead_id": "lead_id = ?", "outcome": "outcome = ?", "rule": "rule = ?"}
+SELECT_DECISIONS = "SELECT " + COLUMNS + " FROM decisions"  # noqa: S608 (constants only)
+
+SELECT_ACTIVITY = "SELECT seq, " + COLUMNS + " FROM decisions"  # noqa: S608 (constants only)
+
+# Filters of activity(): fixed SQL fragments; only the bound values come from the caller.
+FILTERS = {
+    "lead_id": "lead_id = ?",
+    "outcome": "outcome = ?",
+    "rule": "rule = ?",
+    "contains": "instr(normalized, ?) > 0",
+    "since": "at >= ?",
+}
+# Older than the last decision of the page before: (at, seq) after it in ORDER BY.
+BEFORE = "(at < ? OR (at = ? AND seq < ?))"
+
+# The bare columns (lead_id, text) come from the row with max(at), as SQLite documents.
+UNANSWERED = """
+    SELECT normalized, count(*), max(at), lead_id, text FROM decisions
+    WHERE unmatched = 1 AND at >= ?
+    GROUP BY normalized ORDER BY count(*) DESC, max(at) DESC LIMIT ?
+"""
