@@ -11,11 +11,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
+from responder.cli_activity import add_activity_commands
 from responder.cli_pauses import add_pause_commands
 from responder.cli_releases import add_release_commands
 from responder.config import Config, environment_setting, load_config
@@ -23,14 +24,14 @@ from responder.engine import authoring
 from responder.engine.decide import decide
 from responder.engine.durations import parse_duration
 from responder.engine.hours import load_timezone, show_moment
-from responder.engine.loader import load_rulebook, read_settings
+from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, RuleBookError, StoreUnavailable
-from responder.model import Lead, LeadState, Message, Outcome, utcnow
+from responder.model import Lead, LeadState, Message, utcnow
 from responder.publishing import import_folder
 from responder.server.watch import FolderWatcher
 from responder.simulator import sandbox
-from responder.store import open_releases, open_store
+from responder.store import open_releases
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     _authoring_commands(commands)
     add_release_commands(commands, _folder_options)
     add_pause_commands(commands)
+    add_activity_commands(commands)
     _service_commands(commands)
     return parser
 
@@ -119,20 +121,6 @@ def _service_commands(commands: Commands) -> None:
     )
     send.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the reply")
     send.set_defaults(command=_send)
-
-    log = commands.add_parser("log", help="print recent decisions, newest first")
-    log.add_argument("--lead", help="only this lead")
-    log.add_argument("--outcome", choices=[o.value for o in Outcome], help="only this outcome")
-    log.add_argument("--rule", help="only this rule")
-    log.add_argument("--limit", type=int, default=20)
-    log.add_argument("--store", help="the store (default: $RESPONDER_STORE or var/responder.db)")
-    log.add_argument(
-        "--rules",
-        type=Path,
-        help="folder of rule files whose timezone the times are shown in "
-        "(default: $RESPONDER_RULES or ./rules)",
-    )
-    log.set_defaults(command=_log)
 
 
 def _folder_options(command: argparse.ArgumentParser) -> None:
@@ -299,37 +287,6 @@ def _send(args: argparse.Namespace) -> int:
         profile={"name": args.name, "locale": args.locale},
         wait=args.wait,
     )
-
-
-def _log(args: argparse.Namespace) -> int:
-    if ":" not in args.store and not Path(args.store).exists():  # a plain SQLite path
-        print(f"no decisions recorded yet (there is no store at {args.store})")
-        return 0
-    store = open_store(args.store)
-    try:
-        outcome = Outcome(args.outcome) if args.outcome else None
-        records = store.decisions(
-            lead_id=args.lead, outcome=outcome, rule=args.rule, limit=args.limit
-        )
-    finally:
-        store.close()
-    if not records:
-        filtered = args.lead or args.outcome or args.rule
-        print("no decisions match" if filtered else "no decisions recorded yet")
-        return 0
-    zone = read_settings(args.rules).timezone
-    print(f"times in {zone.key if zone else 'UTC'}")
-    for record in records:
-        local = record.at.astimezone(zone or UTC)
-        when, what, rule = f"{local:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
-        release = f"  [release {record.release}]" if record.release is not None else ""
-        print(
-            f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}"
-            f"{release}"
-        )
-        if record.reply:
-            print(f"{'':21}reply: {record.reply[:200]!r}")
-    return 0
 
 
 def _lead(args: argparse.Namespace) -> Lead:
