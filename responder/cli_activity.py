@@ -15,6 +15,7 @@ from responder.activity import search
 from responder.engine.durations import parse_duration
 from responder.engine.loader import read_settings
 from responder.model import Outcome, utcnow
+from responder.server.logs import escape_controls
 from responder.store import open_store
 
 if TYPE_CHECKING:
@@ -109,8 +110,10 @@ def _log(args: argparse.Namespace) -> int:
         when, what, rule = f"{local:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
         release = f"  [release {record.release}]" if record.release is not None else ""
         print(
-            f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}"
-            f"{release}"
+            escape_controls(
+                f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}"
+                f"{release}"
+            )
         )
         if record.text:
             print(f"{'':21}said:  {record.text[:200]!r}")
@@ -140,7 +143,9 @@ def _unanswered(args: argparse.Namespace) -> int:
     for group in groups:
         local = group.last_seen.astimezone(zone or UTC)
         print(
-            f"{group.count:>5}x  last {local:%Y-%m-%d %H:%M}  lead {group.lead_id:<10} "
-            f"{group.text[:200]!r}"
+            escape_controls(
+                f"{group.count:>5}x  last {local:%Y-%m-%d %H:%M}  lead {group.lead_id:<10} "
+                f"{group.text[:200]!r}"
+            )
         )
     return 0

@@ -20,6 +20,7 @@ from responder.engine.loader import read_settings
 from responder.errors import ResponderError
 from responder.model import EVERYONE, Pause, utcnow
 from responder.ports import Store
+from responder.server.logs import escape_controls
 from responder.store import open_store
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def _pause(args: argparse.Namespace) -> int:
     zone = _zone(args.rules)
     whom = "everyone" if pause.everyone else f"lead {lead}"
     when = f"until {show_moment(until, zone)}" if until else "until someone resumes it"
-    print(f"The bot is paused for {whom} {when}, by {pause.by}.")
+    print(escape_controls(f"The bot is paused for {whom} {when}, by {pause.by}."))
     print("Every instance stops answering from the next message; it is logged as 'paused'.")
     return 0
 
@@ -108,11 +109,10 @@ def _resume(args: argparse.Namespace) -> int:
         ended = store.end_pause(lead)
     whom = "everyone" if lead == EVERYONE else f"lead {lead}"
     if ended is not None and ended.active(now):
-        print(
-            f"The bot answers {whom} again (paused by {ended.by} at {show_moment(ended.at, zone)})."
-        )
+        since = show_moment(ended.at, zone)
+        print(escape_controls(f"The bot answers {whom} again (paused by {ended.by} at {since})."))
     else:
-        print(f"The bot was not paused by anyone for {whom}.")
+        print(escape_controls(f"The bot was not paused by anyone for {whom}."))
     if automatic is not None and now < automatic:
         print(f"Its automatic pause until {show_moment(automatic, zone)} has ended too.")
     if lead == EVERYONE:
@@ -133,11 +133,12 @@ def _pauses(args: argparse.Namespace) -> int:
 
 
 def describe(pause: Pause, zone: ZoneInfo | None) -> str:
-    """One line per pause: for whom, until when, who, when; the note as escaped text."""
+    """One line per pause: for whom, until when, who, when and the note, control characters
+    escaped (the note quoted)."""
     whom = "EVERYONE" if pause.everyone else f"lead {pause.lead_id}"
     until = show_moment(pause.until, zone) if pause.until else "resumed"
-    line = f"{whom:<14} until {until}  by {pause.by!r} at {show_moment(pause.at, zone)}"
-    return f"{line}  note: {pause.note!r}" if pause.note else line
+    line = f"{whom:<14} until {until}  by {pause.by} at {show_moment(pause.at, zone)}"
+    return escape_controls(f"{line}  note: {pause.note!r}" if pause.note else line)
 
 
 def _lead(args: argparse.Namespace) -> str | None:

@@ -141,3 +141,13 @@ def test_unanswered_lists_the_most_frequent_first(
     assert lines[1].lstrip().startswith("2x") and "'do you sell grinders'" in lines[1]
     assert lines[2].lstrip().startswith("1x") and "'Parking?'" in lines[2]
     assert len(lines) == 3
+
+
+def test_names_and_ids_with_control_characters_are_printed_escaped(
+    store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = run(capsys, "pause", "4\n2", "--by", "x\x1b[2Jy", "--store", store_path)
+    assert status == 0 and "lead 4\\n2" in out and "by x\\x1b[2Jy" in out
+    status, out = run(capsys, "pauses", "--store", store_path)
+    assert "lead 4\\n2" in out and "by x\\x1b[2Jy" in out
+    assert "\x1b" not in out and out.count("\n") == 1
