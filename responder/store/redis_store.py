@@ -45,7 +45,6 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -57,6 +56,7 @@ from responder.errors import ConfigError, StoreUnavailable
 from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
 from responder.queries import ActivityPage, ActivityQuery, Unanswered
+from responder.store import redis_log
 from responder.store import redis_scripts as scripts
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
 
@@ -64,7 +64,6 @@ MIN_VERSION = (6, 2)
 DEFAULT_PREFIX = "responder"
 GROUP = "workers"
 _PRUNE_BATCH = 500
-_LIST_BATCH = 200
 _SCAN_CAP = 20_000
 # How many unmatched messages (about) the ``unanswered`` stream keeps, newest.
 UNANSWERED_CAP = 10_000
@@ -410,56 +409,18 @@ class RedisStore:
         """Newest *recorded* first. One call reads at most ``_SCAN_CAP`` entries of the log
         (one stream, which a filter that matches little must not read whole): a page may
         then come back short with a ``next`` mark (a stream id) to search on from."""
-        found: list[DecisionRecord] = []
-        upper = "(" + _stream_id(query.before) if query.before is not None else "+"
-        scanned = 0
-        last = ""
-        while scanned < _SCAN_CAP:
-            with self._guard():
-                batch: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
-                    self._log, max=upper, min="-", count=_LIST_BATCH
-                )
-            for entry_id, fields in batch:
-                last = entry_id
-                scanned += 1
-                record = DecisionRecord.from_dict(json.loads(fields["d"]))
-                if query.since is not None and record.at < query.since:
-                    return ActivityPage(tuple(found))
-                if _wanted(record, query):
-                    found.append(record)
-                    if len(found) == query.limit:
-                        return ActivityPage(tuple(found), entry_id)
-            if len(batch) < _LIST_BATCH:
-                return ActivityPage(tuple(found))
-            upper = "(" + last
-        return ActivityPage(tuple(found), last)
+        return redis_log.activity(self._newest(self._log), query, scan_cap=_SCAN_CAP)
 
     def unanswered(self, *, since: datetime | None = None, limit: int = 20) -> list[Unanswered]:
         """Groups the newest ``unanswered_cap`` (about) unmatched messages, at most."""
-        groups: dict[str, Unanswered] = {}
-        upper = "+"
-        while True:
+        return redis_log.unanswered(self._newest(self._unanswered), since=since, limit=limit)
+
+    def _newest(self, stream: str) -> redis_log.Reader:
+        def read(upper: str, count: int) -> list[tuple[str, dict[str, str]]]:
             with self._guard():
-                batch: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
-                    self._unanswered, max=upper, min="-", count=_LIST_BATCH * 5
-                )
-            for _, fields in batch:
-                at = from_ts(fields["at"])
-                if since is not None and at < since:
-                    batch = []
-                    break
-                seen = groups.get(fields["n"])
-                if seen is None:
-                    groups[fields["n"]] = Unanswered(
-                        fields["n"], 1, at, fields["lead"], fields["text"]
-                    )
-                else:
-                    groups[fields["n"]] = replace(seen, count=seen.count + 1)
-            if len(batch) < _LIST_BATCH * 5:
-                break
-            upper = "(" + batch[-1][0]
-        ranked = sorted(groups.values(), key=lambda g: (-g.count, -g.last_seen.timestamp()))
-        return ranked[:limit]
+                return self._redis.xrevrange(stream, max=upper, min="-", count=count)  # type: ignore[return-value]
+
+        return read
 
     def decision(self, key: str) -> DecisionRecord | None:
         with self._guard():
@@ -527,22 +488,6 @@ def _connect(url: str, timeout: float) -> redis.Redis:
         )
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
-
-
-def _stream_id(mark: str) -> str:
-    head, _, tail = mark.partition("-")
-    if not (head.isdigit() and tail.isdigit()):
-        raise ValueError(f"{mark!r} is not a page mark of this decision log")
-    return mark
-
-
-def _wanted(record: DecisionRecord, query: ActivityQuery) -> bool:
-    return (
-        (query.lead_id is None or record.lead_id == query.lead_id)
-        and (query.outcome is None or record.outcome == query.outcome)
-        and (query.rule is None or record.rule == query.rule)
-        and (query.contains is None or query.contains in record.normalized)
-    )
 
 
 def _lead_state(fields: dict[str, str], held: Sequence[str | None] = ()) -> LeadState:

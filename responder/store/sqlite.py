@@ -22,12 +22,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from responder.errors import StoreUnavailable
 from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
 from responder.queries import ActivityPage, ActivityQuery, Unanswered
+from responder.store import sqlite_log
 from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
 
@@ -377,41 +377,17 @@ class SQLiteStore:
     def activity(self, query: ActivityQuery) -> ActivityPage:
         """Pages are marked by the last decision's ``at`` and row number: a page never
         repeats or skips a decision, however many are recorded meanwhile."""
-        given: dict[str, str | float | None] = {
-            "lead_id": query.lead_id,
-            "outcome": query.outcome.value if query.outcome is not None else None,
-            "rule": query.rule,
-            "contains": query.contains,
-            "since": to_ts(query.since) if query.since is not None else None,
-        }
-        clauses = [sql.FILTERS[name] for name, value in given.items() if value is not None]
-        values: list[str | float | int] = [value for value in given.values() if value is not None]
-        if query.before is not None:
-            at, seq = _mark(query.before)
-            clauses.append(sql.BEFORE)
-            values.extend((at, at, seq))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        statement = f"{sql.SELECT_ACTIVITY}{where} ORDER BY at DESC, seq DESC LIMIT ?"
         with self._guard():
-            rows = self._conn().execute(statement, (*values, query.limit + 1)).fetchall()
-        page = rows[: query.limit]
-        more = len(rows) > query.limit and page
-        mark = f"{page[-1][5]!r}/{page[-1][0]}" if more else None
-        return ActivityPage(tuple(_decision(row[1:]) for row in page), mark)
+            return sqlite_log.activity(self._conn(), query)
 
     def unanswered(self, *, since: datetime | None = None, limit: int = 20) -> list[Unanswered]:
-        start = to_ts(since) if since is not None else float("-inf")
         with self._guard():
-            rows = self._conn().execute(sql.UNANSWERED, (start, limit)).fetchall()
-        return [
-            Unanswered(normalized, count, from_ts(at), lead_id, text)
-            for normalized, count, at, lead_id, text in rows
-        ]
+            return sqlite_log.unanswered(self._conn(), since=since, limit=limit)
 
     def decision(self, key: str) -> DecisionRecord | None:
         with self._guard():
             row = self._conn().execute(f"{sql.SELECT_DECISIONS} WHERE key = ?", (key,)).fetchone()
-        return _decision(row) if row is not None else None
+        return sqlite_log.decision(row) if row is not None else None
 
     # -- upkeep ---------------------------------------------------------------------------------
 
@@ -483,30 +459,4 @@ def _pause(row: tuple[str, str, float, float | None, str]) -> Pause:
         at=from_ts(at),
         until=from_ts(until) if until is not None else None,
         note=note,
-    )
-
-
-def _mark(before: str) -> tuple[float, int]:
-    at, _, seq = before.partition("/")
-    try:
-        return float(at), int(seq)
-    except ValueError:
-        raise ValueError(f"{before!r} is not a page mark of this decision log") from None
-
-
-def _decision(row: tuple[Any, ...]) -> DecisionRecord:
-    key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized = row[:11]
-    return DecisionRecord(
-        key=key,
-        lead_id=lead_id,
-        outcome=Outcome(outcome),
-        at=from_ts(at),
-        rule=rule,
-        reason=reason,
-        reply=reply,
-        message_id=message_id,
-        release=release,
-        text=text,
-        normalized=normalized,
-        unmatched=bool(row[11]),
     )
