@@ -50,10 +50,15 @@ def add_pause_commands(commands: Commands) -> None:
 
     resume = commands.add_parser("resume", help="let the bot answer a lead, or everyone, again")
     _whom(resume)
+    resume.add_argument("--by", help="who is resuming (default: your user name)")
     resume.set_defaults(command=_resume)
 
     pauses = commands.add_parser("pauses", help="list who paused the bot, for whom and until when")
     _where(pauses)
+    pauses.add_argument(
+        "--history", action="store_true", help="every pausing and resuming, newest first"
+    )
+    pauses.add_argument("--limit", type=int, default=50, help="with --history: how many")
     pauses.set_defaults(command=_pauses)
 
 
@@ -106,7 +111,7 @@ def _resume(args: argparse.Namespace) -> int:
     zone = _zone(args.rules)
     with _opened(args.store) as store:
         automatic = None if lead == EVERYONE else store.lead_state(lead).paused_until
-        ended = store.end_pause(lead)
+        ended = store.end_pause(lead, by=args.by or _user(), now=now)
     whom = "everyone" if lead == EVERYONE else f"lead {lead}"
     if ended is not None and ended.active(now):
         since = show_moment(ended.at, zone)
@@ -121,6 +126,8 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _pauses(args: argparse.Namespace) -> int:
+    if args.history:
+        return _history(args)
     with _opened(args.store) as store:
         pauses = store.pauses(now=utcnow())
     if not pauses:
@@ -129,6 +136,26 @@ def _pauses(args: argparse.Namespace) -> int:
     zone = _zone(args.rules)
     for pause in pauses:
         print(describe(pause, zone))
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    with _opened(args.store) as store:
+        changes = store.pause_changes(limit=args.limit)
+    if not changes:
+        print("Nobody has paused the bot yet.")
+        return 0
+    zone = _zone(args.rules)
+    for change in changes:
+        whom = "everyone" if change.lead_id == EVERYONE else f"lead {change.lead_id}"
+        line = f"{show_moment(change.at, zone)}  {change.by} "
+        if change.action == "resume":
+            line += f"resumed {whom}"
+        else:
+            until = show_moment(change.until, zone) if change.until else "resumed"
+            line += f"paused {whom} until {until}"
+            line += f"  note: {change.note!r}" if change.note else ""
+        print(escape_controls(line))
     return 0
 
 

@@ -43,7 +43,7 @@ from responder.model import (
     ReleaseSource,
     Sending,
 )
-from responder.queries import ActivityPage, ActivityQuery, Unanswered
+from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswered
 
 CLAIM_TTL = timedelta(days=7)
 # At least this many of the newest releases are kept (and always the live one).
@@ -144,14 +144,21 @@ class Store(Protocol):
 
     def put_pause(self, pause: Pause) -> None:
         """Record a person's pause; it replaces the one set before for the same lead (or for
-        everyone), so a pause can be made shorter as well as longer."""
+        everyone), so a pause can be made shorter as well as longer. A :class:`PauseChange`
+        is recorded with it, in the same atomic step."""
         ...
 
-    def end_pause(self, lead_id: str) -> Pause | None:
+    def end_pause(self, lead_id: str, *, by: str, now: datetime) -> Pause | None:
         """Resume the bot for ``lead_id`` (``EVERYONE``: the pause for everyone ends; leads
         paused on their own stay paused). For a lead, its automatic pause (an escalation, a
-        person writing, a rule's ``pause``) ends too. Returns the person's pause that ended,
-        None when there was none."""
+        person writing, a rule's ``pause``) ends too. Records, in the same atomic step, that
+        ``by`` resumed at ``now``. Returns the person's pause that ended, None when there
+        was none."""
+        ...
+
+    def pause_changes(self, *, limit: int = 50) -> list[PauseChange]:
+        """Who paused and resumed the bot, newest recorded first; kept as long as decisions
+        (see :meth:`prune`), on Redis also at most about the newest 10,000."""
         ...
 
     def pauses(self, *, now: datetime) -> list[Pause]:
@@ -242,7 +249,7 @@ class Store(Protocol):
     # -- upkeep ----------------------------------------------------------------------------
 
     def prune(self, *, now: datetime, retention: timedelta) -> int:
-        """Delete decisions older than ``retention``, claims older than
+        """Delete decisions and pause changes older than ``retention``, claims older than
         ``max(retention, CLAIM_TTL)`` and people's pauses that ended before ``now``; returns
         how many rows went."""
         ...

@@ -1,11 +1,13 @@
-"""Questions to the decision log, and their answers: plain values shared by the store
-engines (:meth:`responder.ports.Store.activity`, :meth:`~responder.ports.Store.unanswered`)
-and the tools that show the log (``responder log``, ``responder unanswered``)."""
+"""Questions to the decision log and to the record of pauses, and their answers: plain
+values shared by the store engines (:meth:`responder.ports.Store.activity`,
+:meth:`~responder.ports.Store.unanswered`, :meth:`~responder.ports.Store.pause_changes`)
+and the tools that show them (``responder log``, ``unanswered``, ``pauses --history``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from responder.model import DecisionRecord, Outcome
 
@@ -47,3 +49,16 @@ class Unanswered:
     last_seen: datetime
     lead_id: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PauseChange:
+    """One pausing or resuming of the bot as recorded: for whom (``lead_id``, ``*`` for
+    everyone), by whom, when; a pause's ``until`` (None: until resumed) and note."""
+
+    lead_id: str
+    action: Literal["pause", "resume"]
+    by: str
+    at: datetime
+    until: datetime | None = None
+    note: str = ""

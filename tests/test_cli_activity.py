@@ -49,11 +49,17 @@ def test_pause_a_lead_for_a_while_list_it_and_resume(
     assert status == 0 and out.startswith("lead 42") and "(Asia/Kuala_Lumpur)" in out
     assert "note: 'on the\\x1b[2J phone'" in out and "\x1b" not in out
 
-    status, out = run(capsys, "resume", "42", *where)
+    status, out = run(capsys, "resume", "42", "--by", "bo", *where)
     assert status == 0 and "The bot answers lead 42 again (paused by ana at " in out
     assert store.pauses(now=utcnow()) == []
     status, out = run(capsys, "pauses", *where)
     assert "Nobody has paused the bot" in out
+
+    status, out = run(capsys, "pauses", "--history", *where)
+    resumed, paused = out.splitlines()
+    assert resumed.endswith("(Asia/Kuala_Lumpur)  bo resumed lead 42")
+    assert "(Asia/Kuala_Lumpur)  ana paused lead 42 until " in paused
+    assert paused.endswith("note: 'on the\\x1b[2J phone'")
     store.close()
 
 

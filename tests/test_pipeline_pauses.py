@@ -52,7 +52,7 @@ def test_a_pause_set_through_one_process_silences_the_lead_on_another(shared: Pi
     assert shared.api.replies == []
     assert through(shared, other, HOURS_QUESTION, lead="2").outcome is Outcome.SENT
 
-    assert other.store.end_pause("1") == farid(note="sorting out a complaint")
+    assert other.store.end_pause("1", by="farid", now=NOW) == farid(note="sorting out a complaint")
     assert through(shared, shared.responder, HOURS_QUESTION).outcome is Outcome.SENT
     assert shared.api.sent("1") == [shared.api.sent("2")[0]]
 
@@ -70,7 +70,7 @@ def test_a_pause_for_everyone_silences_every_lead_until_resumed(shared: Pipeline
     assert unmatched.outcome is Outcome.PAUSED and unmatched.rule == "fallback"
     assert unmatched.reason.endswith("; otherwise: fallback: no other rule matched")
 
-    shared.store.end_pause(EVERYONE)
+    shared.store.end_pause(EVERYONE, by="farid", now=NOW)
     assert through(shared, other, HOURS_QUESTION, lead="2").outcome is Outcome.SENT
     assert len(shared.api.replies) == 1
 

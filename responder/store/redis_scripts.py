@@ -99,13 +99,25 @@ return {redis.call('HGETALL', KEYS[1]), redis.call('HMGET', KEYS[2], 'p:' .. ARG
 
 # The pauses hash keeps, per lead id (``*``: everyone), "p:<id>" (the pause as JSON) and
 # "u:<id>" (until when, as Unix seconds; empty: until resumed).
-# KEYS: pauses hash, lead hash. ARGV: lead id. Returns the JSON of the pause ended, or nil.
+# KEYS: pauses hash, pause changes stream. ARGV: lead id, pause JSON, until ('' for none),
+# changes cap, now, who. Sets the pause and records the change.
+PUT_PAUSE = """
+redis.call('HSET', KEYS[1], 'p:' .. ARGV[1], ARGV[2], 'u:' .. ARGV[1], ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'at', ARGV[5], 'lead', ARGV[1],
+           'action', 'pause', 'by', ARGV[6], 'd', ARGV[2])
+return 0
+"""
+
+# KEYS: pauses hash, lead hash, pause changes stream. ARGV: lead id, changes cap, now, who.
+# Returns the JSON of the pause ended, or nil.
 END_PAUSE = """
 local pause = redis.call('HGET', KEYS[1], 'p:' .. ARGV[1])
 redis.call('HDEL', KEYS[1], 'p:' .. ARGV[1], 'u:' .. ARGV[1])
 if ARGV[1] ~= '*' then
   redis.call('HDEL', KEYS[2], 'paused_until')
 end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'at', ARGV[3], 'lead', ARGV[1],
+           'action', 'resume', 'by', ARGV[4])
 return pause
 """
 
@@ -204,6 +216,30 @@ for _, entry in ipairs(entries) do
   local record = ARGV[3] .. f['key']
   if redis.call('GET', record) == f['d'] then
     redis.call('DEL', record)
+  end
+  redis.call('XDEL', KEYS[1], entry[1])
+  removed = removed + 1
+end
+if #entries < tonumber(ARGV[2]) then
+  return {removed, 1}
+end
+return {removed, 0}
+"""
+
+# Removes up to ARGV[2] of the oldest entries of a stream whose 'at' is before ARGV[1] (the
+# stream lists them in the order recorded). Returns {removed, done} as PRUNE_DECISIONS.
+PRUNE_STREAM = """
+local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])
+local removed = 0
+for _, entry in ipairs(entries) do
+  local at
+  for i = 1, #entry[2], 2 do
+    if entry[2][i] == 'at' then
+      at = entry[2][i + 1]
+    end
+  end
+  if at and tonumber(at) >= tonumber(ARGV[1]) then
+    return {removed, 1}
   end
   redis.call('XDEL', KEYS[1], entry[1])
   removed = removed + 1

@@ -15,6 +15,8 @@ one Redis can serve several deployments:
 ``pauses``          hash: the people's pauses, per lead id (``*``: everyone): ``p:<id>`` the
                     pause as JSON, ``u:<id>`` until when (empty: until resumed). Read
                     with the lead's hash, in the same script or round trip.
+``pause_changes``   stream capped near 10,000 entries: each pausing and resuming, with
+                    ``at``, ``lead``, ``action``, ``by`` and the pause's JSON ``d``.
 ``budget:<id>``     sorted set: ``<job key>|<rule>`` of each reserved reply, scored by its time.
 ``decision:<key>``  string: the decision as JSON (idempotent ``finish``), expires after
                     ``decision_ttl``.
@@ -55,7 +57,7 @@ from redis.retry import Retry
 from responder.errors import ConfigError, StoreUnavailable
 from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
-from responder.queries import ActivityPage, ActivityQuery, Unanswered
+from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswered
 from responder.store import redis_log
 from responder.store import redis_scripts as scripts
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
@@ -67,6 +69,8 @@ _PRUNE_BATCH = 500
 _SCAN_CAP = 20_000
 # How many unmatched messages (about) the ``unanswered`` stream keeps, newest.
 UNANSWERED_CAP = 10_000
+# How many pausings and resumings (about) the ``pause_changes`` stream keeps, newest.
+PAUSE_CHANGES_CAP = 10_000
 # A consumer (one per process that ever held a job) with nothing pending is forgotten after
 # this long without activity.
 _IDLE_CONSUMER_MS = 24 * 3600 * 1000
@@ -168,6 +172,7 @@ class RedisStore:
         self._log = k + "decisions"
         self._unanswered = k + "unanswered"
         self._pauses = k + "pauses"
+        self._pause_changes = k + "pause_changes"
         script = self._redis.register_script
         self._accept = script(scripts.ACCEPT)
         self._reclaim = script(scripts.RECLAIM)
@@ -176,12 +181,14 @@ class RedisStore:
         self._note_inbound = script(scripts.NOTE_INBOUND)
         self._pause = script(scripts.PAUSE)
         self._pause_once = script(scripts.PAUSE_ONCE)
+        self._put_pause = script(scripts.PUT_PAUSE)
         self._end_pause = script(scripts.END_PAUSE)
         self._prune_pauses = script(scripts.PRUNE_PAUSES)
         self._reserve = script(scripts.RESERVE)
         self._release = script(scripts.RELEASE)
         self._prune_decisions = script(scripts.PRUNE_DECISIONS)
         self._forget_consumers = script(scripts.FORGET_IDLE_CONSUMERS)
+        self._prune_stream = script(scripts.PRUNE_STREAM)
         self._opened = False
         try:
             self._open()
@@ -322,15 +329,36 @@ class RedisStore:
 
     def put_pause(self, pause: Pause) -> None:
         until = ts_text(pause.until) if pause.until is not None else ""
-        items = ["p:" + pause.lead_id, pause.to_json(), "u:" + pause.lead_id, until]
+        args: list[str | int] = [pause.lead_id, pause.to_json(), until, PAUSE_CHANGES_CAP]
+        args.append(ts_text(pause.at))
         with self._guard():
-            self._redis.hset(self._pauses, items=items)
+            self._put_pause(keys=[self._pauses, self._pause_changes], args=[*args, pause.by])
 
-    def end_pause(self, lead_id: str) -> Pause | None:
-        keys = [self._pauses, self._k + "lead:" + lead_id]
+    def end_pause(self, lead_id: str, *, by: str, now: datetime) -> Pause | None:
+        keys = [self._pauses, self._k + "lead:" + lead_id, self._pause_changes]
         with self._guard():
-            ended = self._end_pause(keys=keys, args=[lead_id])
+            ended = self._end_pause(keys=keys, args=[lead_id, PAUSE_CHANGES_CAP, ts_text(now), by])
         return Pause.from_json(ended) if ended else None
+
+    def pause_changes(self, *, limit: int = 50) -> list[PauseChange]:
+        with self._guard():
+            entries: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
+                self._pause_changes, count=limit
+            )
+        changes = []
+        for _, fields in entries:
+            pause = Pause.from_json(fields["d"]) if "d" in fields else None
+            changes.append(
+                PauseChange(
+                    lead_id=fields["lead"],
+                    action="resume" if fields["action"] == "resume" else "pause",
+                    by=fields["by"],
+                    at=from_ts(fields["at"]),
+                    until=pause.until if pause is not None else None,
+                    note=pause.note if pause is not None else "",
+                )
+            )
+        return changes
 
     def pauses(self, *, now: datetime) -> list[Pause]:
         with self._guard():
@@ -444,9 +472,12 @@ class RedisStore:
                     break
             self._forget_consumers(keys=[self._jobs], args=[GROUP, _IDLE_CONSUMER_MS])
             removed += int(self._prune_pauses(keys=[self._pauses], args=[ts_text(now)]))
-            # Stream ids carry the Redis server's clock in ms: close enough for old entries.
-            oldest = f"{max(0, math.floor((to_ts(now) - seconds(retention)) * 1000))}-0"
-            removed += int(self._redis.xtrim(self._unanswered, minid=oldest))
+            for stream in (self._unanswered, self._pause_changes):
+                while True:
+                    count, done = self._prune_stream(keys=[stream], args=[before, _PRUNE_BATCH])
+                    removed += int(count)
+                    if done:
+                        break
         return removed
 
     def ping(self) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from responder.errors import StoreUnavailable
 from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
 from responder.ports import CLAIM_TTL
-from responder.queries import ActivityPage, ActivityQuery, Unanswered
+from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswered
 from responder.store import sqlite_log
 from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
@@ -291,10 +291,14 @@ class SQLiteStore:
 
     def put_pause(self, pause: Pause) -> None:
         until = to_ts(pause.until) if pause.until is not None else None
+        at = to_ts(pause.at)
         with self._tx() as db:
-            db.execute(sql.PUT_PAUSE, (pause.lead_id, pause.by, to_ts(pause.at), until, pause.note))
+            db.execute(sql.PUT_PAUSE, (pause.lead_id, pause.by, at, until, pause.note))
+            db.execute(
+                sql.RECORD_PAUSE_CHANGE, (at, pause.lead_id, "pause", pause.by, until, pause.note)
+            )
 
-    def end_pause(self, lead_id: str) -> Pause | None:
+    def end_pause(self, lead_id: str, *, by: str, now: datetime) -> Pause | None:
         with self._tx() as db:
             row = db.execute(
                 "DELETE FROM pauses WHERE lead_id = ? RETURNING lead_id, author, at, until, note",
@@ -302,7 +306,23 @@ class SQLiteStore:
             ).fetchone()
             if lead_id != EVERYONE:
                 db.execute("UPDATE leads SET paused_until = NULL WHERE lead_id = ?", (lead_id,))
+            db.execute(sql.RECORD_PAUSE_CHANGE, (to_ts(now), lead_id, "resume", by, None, ""))
         return _pause(row) if row is not None else None
+
+    def pause_changes(self, *, limit: int = 50) -> list[PauseChange]:
+        with self._guard():
+            rows = self._conn().execute(sql.PAUSE_CHANGES, (limit,)).fetchall()
+        return [
+            PauseChange(
+                lead_id=lead_id,
+                action="resume" if action == "resume" else "pause",
+                by=author,
+                at=from_ts(at),
+                until=from_ts(until) if until is not None else None,
+                note=note,
+            )
+            for lead_id, action, author, at, until, note in rows
+        ]
 
     def pauses(self, *, now: datetime) -> list[Pause]:
         with self._guard():
@@ -404,6 +424,7 @@ class SQLiteStore:
                 ("DELETE FROM claims WHERE claimed_at < ?", claims_before),
                 ("DELETE FROM reply_budget WHERE at < ?", claims_before),
                 ("DELETE FROM pauses WHERE until <= ?", at),
+                ("DELETE FROM pause_changes WHERE at < ?", decisions_before),
             ):
                 removed += db.execute(sql, (before,)).rowcount
         return removed

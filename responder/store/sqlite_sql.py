@@ -70,6 +70,16 @@ SCHEMA = (
         until REAL,
         note TEXT NOT NULL
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS pause_changes (
+        seq INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        lead_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        author TEXT NOT NULL,
+        until REAL,
+        note TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS pause_changes_by_time ON pause_changes (at)",
 )
 
 # Columns added since version 1, for files created before them: (table, column, declaration).
@@ -121,6 +131,14 @@ HELD = "SELECT lead_id, author, at, until, note FROM pauses WHERE lead_id IN (?,
 PUT_PAUSE = (
     "INSERT OR REPLACE INTO pauses (lead_id, author, at, until, note) VALUES (?, ?, ?, ?, ?)"
 )
+
+RECORD_PAUSE_CHANGE = """
+    INSERT INTO pause_changes (at, lead_id, action, author, until, note) VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+PAUSE_CHANGES = """
+    SELECT lead_id, action, author, at, until, note FROM pause_changes ORDER BY seq DESC LIMIT ?
+"""
 
 RUNNING_PAUSES = """
     SELECT lead_id, author, at, until, note FROM pauses WHERE until IS NULL OR until > ?

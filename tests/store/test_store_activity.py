@@ -108,3 +108,11 @@ def test_unanswered_groups_the_most_frequent_unmatched_messages(store: Store) ->
         ("parking", 1),
     ]
     assert len(store.unanswered(limit=1)) == 1
+
+
+def test_unanswered_messages_go_with_the_decisions_prune_removes(store: Store) -> None:
+    said(store, 1, "Parking?", outcome=Outcome.NO_MATCH, unmatched=True)
+    said(store, 60, "Parking!", outcome=Outcome.NO_MATCH, unmatched=True)
+    store.prune(now=T0 + 30 * MINUTE, retention=timedelta(minutes=20))
+    [group] = store.unanswered()
+    assert (group.count, group.text) == (1, "Parking!")

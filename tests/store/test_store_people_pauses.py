@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from responder.model import EVERYONE, Outcome, Pause
 from responder.ports import Store
+from responder.queries import PauseChange
 from tests.store.test_store import HOUR, T0, reserve
 
 LATER = T0 + timedelta(minutes=5)
@@ -48,7 +49,7 @@ def test_a_pause_for_everyone_until_resumed_blocks_every_lead(store: Store) -> N
     store.put_pause(ana(EVERYONE, until=None))
     for lead in ("lead-1", "lead-2"):
         assert reserve(store, "faq", T0 + timedelta(days=30), lead=lead) is Outcome.PAUSED
-    assert store.end_pause(EVERYONE) == ana(EVERYONE, until=None)
+    assert store.end_pause(EVERYONE, by="bo", now=LATER) == ana(EVERYONE, until=None)
     assert reserve(store, "faq", T0 + timedelta(days=30), lead="lead-1") is None
 
 
@@ -64,18 +65,18 @@ def test_resume_ends_the_persons_and_the_automatic_pause_of_that_lead_only(store
     store.put_pause(ana("lead-1"))
     store.put_pause(ana("lead-2"))
     store.pause("lead-1", T0 + timedelta(days=1))  # an escalation, say
-    assert store.end_pause("lead-1") == ana("lead-1")
+    assert store.end_pause("lead-1", by="bo", now=LATER) == ana("lead-1")
     state = store.lead_state("lead-1")
     assert state.held == () and state.paused_until is None
     assert reserve(store, "faq", LATER) is None
     assert store.lead_state("lead-2").held == (ana("lead-2"),)
-    assert store.end_pause("lead-1") is None
+    assert store.end_pause("lead-1", by="bo", now=LATER) is None
 
 
 def test_resuming_everyone_leaves_the_leads_own_pauses(store: Store) -> None:
     store.put_pause(ana(EVERYONE))
     store.put_pause(ana("lead-1"))
-    store.end_pause(EVERYONE)
+    store.end_pause(EVERYONE, by="bo", now=LATER)
     assert store.pauses(now=LATER) == [ana("lead-1")]
 
 
@@ -95,5 +96,20 @@ def test_a_pause_set_through_one_handle_is_seen_through_another(
     one, other = store_factory(), store_factory()
     one.put_pause(ana())
     assert reserve(other, "faq", LATER) is Outcome.PAUSED
-    other.end_pause("lead-1")
+    other.end_pause("lead-1", by="bo", now=LATER)
     assert reserve(one, "faq", LATER) is None
+
+
+def test_every_pausing_and_resuming_is_recorded_with_who_and_when(store: Store) -> None:
+    store.put_pause(ana(note="on the phone"))
+    store.put_pause(ana(EVERYONE, until=None))
+    store.end_pause("lead-1", by="bo", now=LATER)
+    assert store.pause_changes() == [
+        PauseChange("lead-1", "resume", "bo", LATER),
+        PauseChange(EVERYONE, "pause", "ana", T0),
+        PauseChange("lead-1", "pause", "ana", T0, until=T0 + HOUR, note="on the phone"),
+    ]
+    assert len(store.pause_changes(limit=1)) == 1
+    # Kept as long as decisions.
+    store.prune(now=T0 + timedelta(days=30) + timedelta(minutes=1), retention=timedelta(days=30))
+    assert store.pause_changes() == [PauseChange("lead-1", "resume", "bo", LATER)]
