@@ -19,9 +19,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from responder import leases
 from responder.config import Config
 from responder.connections import ConnectionCache
 from responder.engine.decide import decide
@@ -187,28 +188,31 @@ class Responder:
         ends in one recorded outcome, ``failed`` at worst.
         """
         try:
-            held_until = self._hold(job)
+            held_until = leases.hold(
+                self.store, self.config, job, owner=self.owner, now=self.clock()
+            )
             if held_until is None:
                 log.info("job %s: taken over by another attempt; this copy stops", job.key)
                 return None
-            deadline = self._deadline(held_until)
+            now, mono = self.clock(), self.monotonic()
+            deadline = leases.deadline(self.config, held_until, now=now, monotonic=mono)
             book, release = self._live
             try:
                 record = self._process(job, deadline, book, release)
             except StoreUnavailable:
                 raise
             except RetryableError as exc:
-                if self._attempts_left(job):
+                if leases.attempts_left(self.config, job):
                     log.warning("job %s: %s; tried again after its lease", job.key, exc)
                     return None
-                record = self._record(job, Outcome.FAILED, self._gave_up(job, exc))
+                record = self._record(job, Outcome.FAILED, leases.gave_up(job, exc))
             except ResponderError as exc:
                 record = self._record(job, Outcome.FAILED, str(exc))
             except Exception as exc:  # a bug: log it, and do not retry a poison job forever
                 log.exception("job %s: unexpected error", job.key)
-                if self._attempts_left(job):
+                if leases.attempts_left(self.config, job):
                     return None
-                record = self._record(job, Outcome.FAILED, self._gave_up(job, exc))
+                record = self._record(job, Outcome.FAILED, leases.gave_up(job, exc))
             # A reservation made by an earlier attempt was decided with its own release.
             decided_with = job.sending.release if job.sending is not None else release
             record = replace(record, release=decided_with)
@@ -220,42 +224,6 @@ class Responder:
             return None
         log.info("lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record))
         return record
-
-    def _hold(self, job: Job) -> datetime | None:
-        """Make sure this attempt can run to its deadline with the job leased to it.
-
-        Returns when the lease ends, or None when a takeover has superseded this copy. The
-        lease has been running since the job was accepted (or taken over), however long it
-        then waited for a sender. A fresh job whose acceptance lease outlasts this whole
-        attempt and its margin needs nothing (saving a write per message); any other is
-        renewed, which fails if a takeover has superseded this copy.
-        """
-        now = self.clock()
-        held_until = job.accepted_at + self.config.lease
-        if job.attempts == 0 and now + self.config.job_deadline + self._margin() <= held_until:
-            return held_until
-        renewed = self.store.renew(
-            job.key, owner=self.owner, attempts=job.attempts, lease=self.config.lease, now=now
-        )
-        return now + self.config.lease if renewed else None
-
-    def _deadline(self, held_until: datetime) -> float:
-        """The attempt's deadline (on ``monotonic``): ``job_deadline`` from now, and a margin
-        before the lease ends however long holding it took, so that every call to the
-        platform is over before another process may take the job over."""
-        left = (held_until - self._margin() - self.clock()).total_seconds()
-        return self.monotonic() + min(self.config.job_deadline.total_seconds(), left)
-
-    def _margin(self) -> timedelta:
-        # Half the slack between the lease and the deadline: room for the clocks of the
-        # processes sharing the store to disagree, and for the store writes after the last call.
-        return (self.config.lease - self.config.job_deadline) / 2
-
-    def _attempts_left(self, job: Job) -> bool:
-        return job.attempts + 1 < self.config.max_attempts
-
-    def _gave_up(self, job: Job, exc: Exception) -> str:
-        return f"gave up after {job.attempts + 1} attempt(s): {exc}"
 
     def _process(
         self, job: Job, deadline: float, book: RuleBook, release: int | None
@@ -367,11 +335,11 @@ class Responder:
         try:
             outcome, reason = self._send(job, sending, deadline)
         except RetryableError as exc:
-            if self._attempts_left(job):
+            if leases.attempts_left(self.config, job):
                 raise
             if isinstance(exc, OutcomeUnknown):  # maybe sent: keep the reservation
-                return self._record(job, Outcome.FAILED, self._gave_up(job, exc), rule)
-            outcome, reason = Outcome.FAILED, self._gave_up(job, exc)
+                return self._record(job, Outcome.FAILED, leases.gave_up(job, exc), rule)
+            outcome, reason = Outcome.FAILED, leases.gave_up(job, exc)
             if window_closes is not None and self.clock() >= window_closes:
                 outcome = Outcome.WINDOW_CLOSED
         if outcome is Outcome.SENT:
