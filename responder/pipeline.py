@@ -249,7 +249,9 @@ class Responder:
         held = state.held_by(now)
         if held is not None:  # before asking the platform whether it is a first contact
             rule_name = decision.rule.name if decision.rule else ""
-            return self._record(job, Outcome.PAUSED, held_reason(held, zone, decision), rule_name)
+            reason = held_reason(held, zone, decision)
+            record = self._record(job, Outcome.PAUSED, reason, rule_name)
+            return replace(record, unmatched=decision.rule is None or decision.rule.fallback)
         decision = settle_first_contact(
             decision,
             api=self.api,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from responder.errors import PlatformUnavailable
 from responder.model import EVERYONE, Connection, DecisionRecord, Outcome, Pause
 from responder.pipeline import Answer, Responder
 from tests.pipeline_harness import HOURS_QUESTION, HOURS_REPLY, NOW, SECOND, Pipeline
+from tests.rulebooks import book_from
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -69,6 +71,7 @@ def test_a_pause_for_everyone_silences_every_lead_until_resumed(shared: Pipeline
     unmatched = through(shared, other, "qwerty")
     assert unmatched.outcome is Outcome.PAUSED and unmatched.rule == "fallback"
     assert unmatched.reason.endswith("; otherwise: fallback: no other rule matched")
+    assert unmatched.unmatched  # still among the messages the rules miss
 
     shared.store.end_pause(EVERYONE, by="farid", now=NOW)
     assert through(shared, other, HOURS_QUESTION, lead="2").outcome is Outcome.SENT
@@ -108,6 +111,21 @@ def test_a_reply_taken_over_after_a_pause_is_not_sent(p: Pipeline) -> None:
     paused = p.recorded(p.takeover())
     assert paused.outcome is Outcome.PAUSED and paused.rule == "opening-hours"
     assert p.api.sent() == [] and p.last_reply() == {}
+
+
+def test_a_message_no_rule_matches_is_unmatched_even_while_paused(
+    tmp_path: Path, make: Callable[..., Pipeline]
+) -> None:
+    rules = "rules:\n  - name: hours\n    keywords: [hours]\n    text: Open 9-5\n"
+    p = make(book=book_from(tmp_path, rules))
+    missed = p.handled("do you deliver?")
+    assert (missed.outcome, missed.unmatched) == (Outcome.NO_MATCH, True)
+    p.store.put_pause(farid())
+    paused = p.handled("do you deliver?")
+    assert (paused.outcome, paused.rule, paused.unmatched) == (Outcome.PAUSED, "", True)
+    answered = p.handled("opening hours?")
+    assert (answered.outcome, answered.unmatched) == (Outcome.PAUSED, False)
+    assert [g.count for g in p.store.unanswered()] == [2]
 
 
 def test_the_log_keeps_what_the_lead_wrote(p: Pipeline) -> None:
