@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from responder.errors import ConfigError, StoreUnavailable
-from responder.model import DecisionRecord, Job, Lead, Message, Outcome
+from responder.model import DecisionRecord, Job, Lead, Message, Outcome, Pause
 from responder.ports import CLAIM_TTL
 from responder.store import open_store
+from responder.store._convert import from_ts
 from responder.store.sqlite import SQLiteStore
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -257,5 +258,37 @@ def test_a_file_from_before_the_release_column_is_upgraded_and_keeps_its_log(
             DecisionRecord("m1", "L", Outcome.SENT, datetime(2026, 12, 3, tzinfo=UTC), release=3)
         )
         assert [(r.key, r.release) for r in store.decisions()] == [("m1", 3), ("m0", None)]
+    finally:
+        store.close()
+
+
+def test_a_file_from_before_the_message_text_is_upgraded_and_keeps_its_log(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as db:  # the tables as version 2 made them
+        db.executescript(
+            "DROP TABLE decisions; DROP TABLE pauses; DROP TABLE pause_changes;"
+            "CREATE TABLE decisions (seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, lead_id"
+            " TEXT NOT NULL, outcome TEXT NOT NULL, rule TEXT NOT NULL, at REAL NOT NULL, reason"
+            " TEXT NOT NULL, reply TEXT NOT NULL, message_id TEXT NOT NULL, release INTEGER);"
+            "INSERT INTO decisions VALUES (1, 'm0', 'L', 'no_match', '', 0, '', '', '', 2);"
+            "PRAGMA user_version = 2;"
+        )
+    store = SQLiteStore(path)
+    try:
+        at = datetime(2026, 12, 3, tzinfo=UTC)
+        new = DecisionRecord(
+            "m1", "L", Outcome.NO_MATCH, at, text="Parking?", normalized="parking", unmatched=True
+        )
+        store.finish(new)
+        assert store.decisions() == [
+            new,
+            DecisionRecord("m0", "L", Outcome.NO_MATCH, from_ts(0), release=2),
+        ]
+        assert [(g.normalized, g.count) for g in store.unanswered()] == [("parking", 1)]
+        store.put_pause(Pause("L", by="ana", at=at))
+        assert store.lead_state("L").held_by(at) == Pause("L", by="ana", at=at)
     finally:
         store.close()
