@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from responder.cli import Commands
 
 STORE_HELP = "the service's store (default: $RESPONDER_STORE or var/responder.db)"
-RULES_HELP = "folder of rule files whose timezone times are shown in (default: ./rules)"
+RULES_HELP = (
+    "folder of rule files whose timezone times are shown in (default: $RESPONDER_RULES or ./rules)"
+)
 
 
 class NoStore(ResponderError):
@@ -45,12 +47,12 @@ def add_pause_commands(commands: Commands) -> None:
         "--for", dest="duration", metavar="DURATION", help="how long, e.g. 30m, 2h or 3d"
     )
     pause.add_argument("--note", default="", help="why, for the others of the team")
-    pause.add_argument("--by", help="who is pausing (default: your user name)")
+    pause.add_argument("--by", metavar="NAME", help="who is pausing (default: your user name)")
     pause.set_defaults(command=_pause)
 
     resume = commands.add_parser("resume", help="let the bot answer a lead, or everyone, again")
     _whom(resume)
-    resume.add_argument("--by", help="who is resuming (default: your user name)")
+    resume.add_argument("--by", metavar="NAME", help="who is resuming (default: your user name)")
     resume.set_defaults(command=_resume)
 
     pauses = commands.add_parser("pauses", help="list who paused the bot, for whom and until when")
