@@ -301,13 +301,20 @@ def test_the_issue_reproductions_are_errors_of_check_within_seconds(tmp_path: Pa
         timeout=60,
         check=True,
     )
-    printed = result.stdout
-    for name in ISSUE_REPRODUCTIONS:
-        assert f"the reply template templates/{name}.j2:3 " in printed, name
-    assert "repeats a loop more than 10,000 times" in printed
-    assert "asks for a text of 999,999,999 characters" in printed
-    assert "calls itself without end" in printed
-    assert "calls macros, functions or methods more than 10,000 times" in printed
+    said = {
+        name: [line for line in result.stdout.splitlines() if f"templates/{name}.j2:3 " in line]
+        for name in ISSUE_REPRODUCTIONS
+    }
+    assert all(said.values()), said
+    expected = {
+        "loops": "repeats a loop more than 10,000 times",
+        "padding": "asks for a text of 999,999,999 characters",
+        "macro": "calls itself without end",
+        "bomb": "calls macros, functions or methods more than 10,000 times",
+    }
+    for name, words in expected.items():
+        # On a loaded machine the time limit may be reached before the count: also a refusal.
+        assert any(words in line or "takes longer than 0.1 seconds" in line for line in said[name])
 
 
 @pytest.mark.parametrize(

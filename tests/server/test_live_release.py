@@ -100,9 +100,10 @@ def test_a_broken_folder_and_hup_leave_the_last_good_release_serving(
         workers = set(server.worker_pids())
         assert server.process is not None
         server.process.send_signal(signal.SIGHUP)  # gunicorn starts new workers
+        # Only the two new workers: the old ones finish their requests and exit meanwhile.
         wait_for(
-            lambda: len(set(server.worker_pids()) - workers) == 2,
-            what="new workers after HUP",
+            lambda: (now := set(server.worker_pids())).isdisjoint(workers) and len(now) == 2,
+            what="the old workers replaced by two new ones after HUP",
             timeout=30,
         )
         wait_for(lambda: rules_status(server)["folder"] == "1 error(s), not published")
