@@ -342,6 +342,9 @@ class Job:
     delivery_id: str = ""
     attempts: int = 0
     sending: Sending | None = None
+    #: This copy was set aside to wait for a burst to go quiet (``settings: gather``); not
+    #: stored: a copy taken over finds its burst in the store.
+    gathering: bool = False
 
     def to_json(self) -> str:
         return json.dumps(

@@ -40,6 +40,9 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.first_contact import settle_first_contact
+from responder.gather import Deferred, gather
+from responder.gather import applies as gathers
+from responder.gather import finish as finish_burst
 from responder.model import (
     TEXT_KEPT,
     DecisionRecord,
@@ -93,6 +96,9 @@ class Responder:
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
     release: int | None = None
+    #: Hands a job waiting for its burst to go quiet back to ``handle`` at the time given
+    #: (None: its lease brings it back).
+    later: Callable[[Job, datetime], None] | None = None
     _channels: ConnectionCache = field(init=False, repr=False)
     _live: tuple[RuleBook, int | None] = field(init=False, repr=False)
 
@@ -201,6 +207,11 @@ class Responder:
                 record = self._process(job, deadline, book, release)
             except StoreUnavailable:
                 raise
+            except Deferred as wait:
+                log.info("job %s: %s", job.key, wait)
+                if wait.until is not None and self.later is not None:
+                    self.later(replace(job, gathering=True), wait.until)
+                return None
             except RetryableError as exc:
                 if leases.attempts_left(self.config, job):
                     log.warning("job %s: %s; tried again after its lease", job.key, exc)
@@ -216,7 +227,7 @@ class Responder:
             # A reservation made by an earlier attempt was decided with its own release.
             decided_with = job.sending.release if job.sending is not None else release
             record = replace(record, release=decided_with)
-            if not self.store.finish(record):
+            if not finish_burst(self.store, job, record, book):
                 log.info("job %s already had an outcome; this attempt's is dropped", job.key)
                 return self.store.decision(job.key)
         except StoreUnavailable as exc:
@@ -244,6 +255,19 @@ class Responder:
             state = self.store.note_inbound(lead.id, message.received_at)
         else:
             state = self.store.lead_state(lead.id)
+        if gathers(job, book):
+            burst = gather(
+                job,
+                message,
+                state,
+                book=book,
+                store=self.store,
+                config=self.config,
+                now=now,
+                hydrate=lambda member: self._hydrate(member, deadline),
+            )
+            if burst is not None:
+                message, state = burst.message, burst.state
         decision = decide(message, lead, book, state, now)
         zone = book.settings.timezone
         held = state.held_by(now)

@@ -19,6 +19,8 @@ The store holds four things:
   trip. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
   check-and-set, never a read followed by a write from Python.
 - **the decision log** — exactly one :class:`DecisionRecord` per message key.
+- **bursts** — messages of one lead answered together (``settings: gather``), see
+  :class:`Bursts`.
 
 Every store method may raise :class:`responder.errors.StoreUnavailable` when the engine cannot
 be reached. Times passed in are aware datetimes; the store never reads the clock itself, so
@@ -28,7 +30,9 @@ the caller (and the tests) decide what "now" is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from responder.model import (
@@ -81,7 +85,67 @@ class PlatformApi(Protocol):
         ...
 
 
-class Store(Protocol):
+class SeatRole(StrEnum):
+    """Where :meth:`Bursts.join_burst` put a job."""
+
+    LEADER = "leader"  # it opened the burst: it waits, decides and finishes every member
+    MEMBER = "member"  # it joined another job's burst: that job answers it
+    NONE = "none"  # no open burst to join, and none opened: it is answered alone
+    GONE = "gone"  # the job has its outcome already (or was never accepted): nothing to do
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A job's place in a burst. ``last_at`` is when its last member joined."""
+
+    role: SeatRole
+    burst: str = ""
+    leader: str = ""
+    opened_at: datetime | None = None
+    last_at: datetime | None = None
+    closed: bool = False
+
+
+class Bursts(Protocol):
+    """Bursts: unfinished jobs of one lead gathered to be decided and answered as one.
+
+    A lead has at most one open burst. Its leader is the job that opened it; every member
+    (the leader included) is a job of the store, so a burst loses nothing when its leader's
+    process dies: the leader's lease runs out and whoever takes the leader over finishes the
+    burst. A burst ends with :meth:`finish_burst`, which records every member at once.
+    """
+
+    def join_burst(
+        self, job_key: str, lead_id: str, *, now: datetime, hold_until: datetime, may_open: bool
+    ) -> Seat:
+        """Put job ``job_key`` into the lead's open burst, or open one, in one atomic step.
+
+        A job already in a burst gets its seat back, whatever the burst's state (idempotent).
+        Else it joins the lead's open burst as a member (its ``last_at`` becomes ``now``);
+        else, when ``may_open``, it opens a new burst as its leader (``opened_at`` and
+        ``last_at`` are ``now``); else its role is NONE. A job that is not in the store gets
+        GONE and changes nothing. Joining or opening extends the job's lease to at least
+        ``hold_until`` (the caller covers the whole wait), keeping its owner.
+        """
+        ...
+
+    def burst_seat(self, job_key: str) -> Seat:
+        """The job's seat as stored (NONE when it is in no burst); changes nothing."""
+        ...
+
+    def close_burst(self, burst: str) -> list[Job]:
+        """Close ``burst`` to new members and return its members' jobs in the order they
+        joined, the leader first. Idempotent; members already finished are left out."""
+        ...
+
+    def finish_burst(self, records: Sequence[DecisionRecord]) -> bool:
+        """Record the outcomes of a burst's members, remove their jobs and the burst, in one
+        atomic step. ``records[0]`` is the leader's. Returns False, changing nothing, when the
+        leader's outcome is recorded already; a member recorded already is left as it is."""
+        ...
+
+
+class Store(Bursts, Protocol):
     # -- claims and jobs -------------------------------------------------------------------
 
     def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:

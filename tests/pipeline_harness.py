@@ -180,6 +180,7 @@ class Pipeline:
         settings = {"api_key": "test-key", "webhook_secrets": (SECRET,), **overrides}
         self.config = Config(**settings)
         self.jobs: list[Job] = []
+        self.waiting: list[tuple[Job, datetime]] = []  # jobs set aside by ``later``
         self._stores: list[Store] = []
         self.responder = self.process("process-a")
         self.store = self.responder.store
@@ -197,6 +198,7 @@ class Pipeline:
             dispatch=self.jobs.append,
             clock=self.clock,
             monotonic=self.clock.monotonic,
+            later=lambda job, at: self.waiting.append((job, at)),
         )
 
     def say(

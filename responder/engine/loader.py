@@ -12,6 +12,7 @@ authors in ``docs/rules.md``.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,11 @@ from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
 from responder.engine.template_lint import misnamed_languages, reference_problems
 from responder.engine.templates import TemplateLibrary
-from responder.engine.validation import RuleValidator
+from responder.engine.validation import RuleValidator, parse_gather
 from responder.engine.yamlfile import Located, load_yaml
 from responder.errors import RuleBookError
 
-SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars", "languages", "closed", "silent")
+SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars", "languages", "closed", "silent", "gather")
 
 
 def load_rulebook(rules_dir: Path, templates_dir: Path) -> RuleBook:
@@ -185,6 +186,7 @@ class _Loader(RuleValidator):
             languages=values.get("languages") or (),
             closed=values.get("closed") or ClosedTimes(),
             silent=values.get("silent"),
+            gather=values.get("gather") or timedelta(0),
         )
 
     def _setting(self, key: str, value: Any, line: int) -> Any:
@@ -192,6 +194,8 @@ class _Loader(RuleValidator):
             return self.convert(load_timezone, value, line)
         if key == "cooldown":
             return self.convert(parse_duration, value, line)
+        if key == "gather":
+            return self.convert(parse_gather, value, line)
         if key == "hours":
             if not isinstance(value, Located):
                 self.error(

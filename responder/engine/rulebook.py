@@ -65,6 +65,9 @@ class Rule:
     fallback: bool = False
     cooldown: timedelta = DEFAULT_COOLDOWN
     pause: timedelta | None = None
+    #: ``gather:``: how long to wait for more messages when this rule would answer the first
+    #: one alone; None: ``settings: gather``.
+    gather: timedelta | None = None
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
     #: ``attachment:``: storage references by language key, ``""`` for every other language.
@@ -95,6 +98,9 @@ class Settings:
     closed: ClosedTimes = field(default_factory=ClosedTimes)
     #: ``settings: silent``: hours in which the bot answers nobody (outcome ``silent``).
     silent: BusinessHours | None = None
+    #: ``settings: gather``: after a lead's message, wait this long for more and answer them
+    #: together (zero: off).
+    gather: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,17 @@ class RuleBook:
     @cached_property
     def fallback_names(self) -> frozenset[str]:
         return frozenset(rule.name for rule in self.fallbacks)
+
+    def gathers(self) -> bool:
+        """True when some message may wait for more (``gather`` set anywhere above zero)."""
+        rules = self.by_order.values()
+        return bool(self.settings.gather) or any(rule.gather for rule in rules)
+
+    def gather_for(self, rule: Rule | None) -> timedelta:
+        """How long a burst opened by a message that ``rule`` would answer alone waits."""
+        if rule is not None and rule.gather is not None:
+            return rule.gather
+        return self.settings.gather
 
     @property
     def all_rules(self) -> list[Rule]:

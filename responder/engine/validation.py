@@ -23,6 +23,9 @@ from responder.engine.rulebook import HoursCondition, Role, Rule, Settings
 from responder.engine.templates import Template, TemplateLibrary
 from responder.engine.yamlfile import Located
 
+# The longest ``gather``: a burst is answered at most three times this long after it opened.
+MAX_GATHER = timedelta(seconds=30)
+
 RULE_KEYS = (
     "name",
     "description",
@@ -43,6 +46,7 @@ RULE_KEYS = (
     "attachment",
     "cooldown",
     "pause",
+    "gather",
     "examples",
     "counterexamples",
     "short_ok",
@@ -59,6 +63,17 @@ CONDITION_KEYS = (
     "outside",
     "first_message",
 )
+
+
+def parse_gather(value: object) -> timedelta:
+    """``gather``: a duration of at most :data:`MAX_GATHER` (``0s`` answers at once)."""
+    gather = parse_duration(value)
+    if gather > MAX_GATHER:
+        raise ValueError(
+            f"'gather' waits at most {MAX_GATHER.seconds} seconds for more messages "
+            f"(a lead waiting longer thinks nobody is there); write for example  gather: 4s"
+        )
+    return gather
 
 
 class RuleValidator:
@@ -123,6 +138,7 @@ class RuleValidator:
         self._flag(block, "enabled", name)
         cooldown = self._duration(block, "cooldown", name)
         pause = self._duration(block, "pause", name)
+        gather = self._gather(block, name)
         self._check_conditions(block, name, fallback=fallback, misspelt=misspelt)
         reply, text = self._answer(block, name)
         attachment = self._attachment(block, name)
@@ -150,6 +166,7 @@ class RuleValidator:
             fallback=fallback,
             cooldown=settings.cooldown if cooldown is None else cooldown,
             pause=pause,
+            gather=gather,
             examples=tuple(self._strings(block, "examples", name)),
             counterexamples=tuple(self._strings(block, "counterexamples", name)),
             attachment=attachment or {},
@@ -241,6 +258,14 @@ class RuleValidator:
             self.error(block.line_of("regex"), why, rule)
             return None
         return regex
+
+    def _gather(self, block: Located, rule: str) -> timedelta | None:
+        if "gather" not in block:
+            return None
+        found: timedelta | None = self.convert(
+            parse_gather, block["gather"], block.line_of("gather"), rule
+        )
+        return found
 
     def _duration(self, block: Located, key: str, rule: str) -> timedelta | None:
         """The duration under ``key``; None when absent or not a duration (reported)."""

@@ -30,6 +30,8 @@ from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswer
 from responder.store import sqlite_log
 from responder.store import sqlite_sql as sql
 from responder.store._convert import from_ts, seconds, to_ts
+from responder.store.sqlite_bursts import SCHEMA as BURST_SCHEMA
+from responder.store.sqlite_bursts import SQLiteBursts
 
 # Below this much free space a write may fail half-way through a delivery: not ready.
 MIN_FREE_BYTES = 16 * 1024 * 1024
@@ -38,7 +40,7 @@ MIN_FREE_BYTES = 16 * 1024 * 1024
 _BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteBursts):
     """The :class:`~responder.ports.Store` contract on one SQLite file.
 
     Opening creates the parent folder and the schema (idempotently, so several processes may
@@ -180,7 +182,7 @@ class SQLiteStore:
             # Persistent in the file; a no-op once set.
             conn.execute("PRAGMA journal_mode=WAL")
         with self._tx() as db:
-            for statement in sql.SCHEMA:
+            for statement in (*sql.SCHEMA, *BURST_SCHEMA):
                 db.execute(statement)
             for table, column, declaration in sql.ADDED_COLUMNS:
                 present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -235,23 +237,7 @@ class SQLiteStore:
 
     def finish(self, record: DecisionRecord) -> bool:
         with self._tx() as db:
-            cur = db.execute(
-                sql.INSERT_DECISION,
-                (
-                    record.key,
-                    record.lead_id,
-                    record.outcome.value,
-                    record.rule,
-                    to_ts(record.at),
-                    record.reason,
-                    record.reply,
-                    record.message_id,
-                    record.release,
-                    record.text,
-                    record.normalized,
-                    int(record.unmatched),
-                ),
-            )
+            cur = db.execute(sql.INSERT_DECISION, sql.decision_row(record))
             if cur.rowcount == 0:
                 return False
             db.execute("DELETE FROM jobs WHERE key = ?", (record.key,))

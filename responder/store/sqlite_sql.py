@@ -4,6 +4,9 @@ Every value reaches SQLite as a bound parameter; the only text put together in P
 the choice among the fixed fragments of :data:`FILTERS`.
 """
 
+from responder.model import DecisionRecord
+from responder.store._convert import to_ts
+
 SCHEMA_VERSION = 3
 
 SCHEMA = (
@@ -160,6 +163,25 @@ COLUMNS = (
 SELECT_DECISIONS = "SELECT " + COLUMNS + " FROM decisions"  # noqa: S608 (constants only)
 
 SELECT_ACTIVITY = "SELECT seq, " + COLUMNS + " FROM decisions"  # noqa: S608 (constants only)
+
+
+def decision_row(record: DecisionRecord) -> tuple[str | float | int | None, ...]:
+    """The values of :data:`INSERT_DECISION` for ``record``."""
+    return (
+        record.key,
+        record.lead_id,
+        record.outcome.value,
+        record.rule,
+        to_ts(record.at),
+        record.reason,
+        record.reply,
+        record.message_id,
+        record.release,
+        record.text,
+        record.normalized,
+        int(record.unmatched),
+    )
+
 
 # Filters of activity(): fixed SQL fragments; only the bound values come from the caller.
 FILTERS = {
