@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def book(tmp_path: Path) -> RuleBook:
     return book_from(tmp_path / "book", RULES)
 
 
-def accept(p: Pipeline, text: str, **fields: object) -> Job:
+def accept(p: Pipeline, text: str, **fields: Any) -> Job:
     """Deliver a new message of lead 1; the job it dispatched."""
     assert p.receive(p.say(text, **fields)) == Answer(202, {"status": "accepted"})
     [job] = p.jobs

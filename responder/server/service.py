@@ -24,6 +24,7 @@ from responder.errors import ResponderError
 from responder.model import Job, utcnow
 from responder.pipeline import Responder
 from responder.platform.client import AbcClient
+from responder.server.later import Later
 from responder.server.live import LiveRelease, first_book
 from responder.store import open_releases, open_store, releases_folder
 
@@ -57,6 +58,7 @@ class Service:
         )
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool = ThreadPoolExecutor(config.senders, thread_name_prefix="responder-send")
+        self.later = Later(self.submit)
         self.responder = Responder(
             config=config,
             book=first.book,
@@ -65,6 +67,7 @@ class Service:
             owner=self.owner,
             dispatch=self.submit,
             release=first.release,
+            later=self.later,
         )
         self.live = LiveRelease(config, self.releases, first, self.responder.serve, releases_dir)
         self._stopping = threading.Event()
@@ -156,6 +159,7 @@ class Service:
         if self._janitor.is_alive():
             self._janitor.join()
         self.live.stop()
+        self.later.stop()  # jobs set aside come back to someone through their lease
         # Finish the sends under way; queued jobs come back to someone through their lease.
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()

@@ -24,6 +24,7 @@ one Redis can serve several deployments:
 ``unanswered``      stream capped near ``unanswered_cap`` entries: of each decision whose
                     message matched no rule (``unmatched``), its time, lead, text and
                     normalised text; what :meth:`RedisStore.unanswered` groups.
+``burst...``        bursts of messages answered together: see :mod:`responder.store.redis_bursts`.
 
 Why leases live in a sorted set rather than in the pending list's idle time (XAUTOCLAIM
 with min-idle = lease): idle time is measured by the Redis server's clock, while the store
@@ -61,6 +62,7 @@ from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswer
 from responder.store import redis_log
 from responder.store import redis_scripts as scripts
 from responder.store._convert import from_ts, seconds, to_ts, ts_text
+from responder.store.redis_bursts import RedisBursts
 
 MIN_VERSION = (6, 2)
 DEFAULT_PREFIX = "responder"
@@ -125,7 +127,7 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
-class RedisStore:
+class RedisStore(RedisBursts):
     """The :class:`~responder.ports.Store` contract on a Redis server.
 
     ``url`` is ``redis://[user:password@]host:port/db`` or ``rediss://...`` (TLS), optionally
@@ -189,6 +191,7 @@ class RedisStore:
         self._prune_decisions = script(scripts.PRUNE_DECISIONS)
         self._forget_consumers = script(scripts.FORGET_IDLE_CONSUMERS)
         self._prune_stream = script(scripts.PRUNE_STREAM)
+        self._register_bursts(script)
         self._opened = False
         try:
             self._open()
