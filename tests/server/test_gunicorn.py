@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from responder.model import Job, Lead, Message, Outcome
 from responder.simulator import Simulator
 from responder.store import open_store
 from tests.harness import API_KEY, ROOT, SECRET, Gunicorn, outcomes, wait_for
+from tests.rulebooks import write_book
 
 HOURS_QUESTION = "What are your opening hours?"
 
@@ -139,3 +142,53 @@ def test_gunicorn_writes_no_control_socket_into_the_users_home(
     with Gunicorn({**gunicorn_env(sim, tmp_path / "state.db"), "HOME": str(home)}, workers=1):
         assert not any(home.iterdir()), sorted(home.rglob("*"))
     assert not any(home.iterdir()), sorted(home.rglob("*"))
+
+
+def test_a_worker_killed_mid_gather_still_answers_the_burst_once(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    rules = """
+    settings:
+      gather: 3s
+    rules:
+      - name: deliver-shah-alam
+        all: [deliver, shah alam]
+        text: "Yes, we deliver to Shah Alam."
+      - name: hello
+        fallback: true
+        text: "Hello! How can we help?"
+    """
+    rules_dir, templates_dir = write_book(tmp_path / "book", rules, {})
+    db = tmp_path / "state.db"
+    env = gunicorn_env(
+        sim,
+        db,
+        RESPONDER_RULES=str(rules_dir),
+        RESPONDER_TEMPLATES=str(templates_dir),
+        RESPONDER_LEASE="5s",
+        RESPONDER_JOB_DEADLINE="2s",
+        RESPONDER_JANITOR_INTERVAL="1s",
+    )
+    with Gunicorn(env, workers=2) as server:
+        sim.webhook_url = f"{server.url}/webhook"
+        for text in ("hi", "do you deliver", "to Shah Alam?"):
+            answer = sim.say("1", text)  # acknowledged at once, while the burst gathers
+            assert isinstance(answer, httpx.Response) and answer.status_code == 202
+
+        def members() -> int:
+            with closing(sqlite3.connect(db)) as conn:
+                (count,) = conn.execute("SELECT count(*) FROM burst_members").fetchone()
+                return int(count)
+
+        wait_for(lambda: members() == 3, what="the three messages to gather into one burst")
+        store = open_store(str(db))
+        try:
+            assert store.decisions(lead_id="1") == []  # still gathering: nothing decided
+            for pid in server.worker_pids():
+                os.kill(pid, signal.SIGKILL)
+            records = outcomes(store, "1", count=3, timeout=40)
+            assert [r.outcome for r in records] == [Outcome.SENT] * 3
+            assert [r["content"] for r in sim.replies("1")] == ["Yes, we deliver to Shah Alam."]
+            assert store.pending() == 0
+        finally:
+            store.close()
