@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from responder.engine.loader import check_rulebook, load_rulebook
 from responder.engine.problems import Problem
 from responder.errors import RuleBookError
-from tests.rulebooks import within, write_book
+from tests.rulebooks import book_from, within, write_book
 
 
 def problems_of(
@@ -123,6 +124,21 @@ def test_a_valid_book_loads_in_order(tmp_path: Path) -> None:
             "did you mean 'cooldown'",
         ),
         ("rulez:\n  - name: a\n", 1, "did you mean 'rules'"),
+        (
+            "settings:\n  gather: 4\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+            2,
+            "add a unit",
+        ),
+        (
+            "settings:\n  gather: 2m\nrules:\n  - name: a\n    keywords: [x]\n    reply: answer\n",
+            2,
+            "'gather' waits at most 30 seconds",
+        ),
+        (
+            "rules:\n  - name: a\n    keywords: [x]\n    reply: answer\n    gather: soon\n",
+            5,
+            "'soon' is not a duration",
+        ),
     ],
 )
 def test_each_error_is_reported_with_its_line(
@@ -371,3 +387,17 @@ def test_a_bad_languages_setting_is_an_error_at_its_line(
         )
     )
     assert problem.line == 2 and fragment in problem.message
+
+
+def test_gather_is_off_unless_set_and_a_rule_may_answer_at_once(tmp_path: Path) -> None:
+    plain = book_from(tmp_path / "plain", "rules:\n  - name: a\n    keywords: [x]\n    text: hi\n")
+    assert not plain.gathers and plain.settings.gather == timedelta(0)
+    book = book_from(
+        tmp_path / "gather",
+        "settings:\n  gather: 4s\nrules:\n  - name: a\n    keywords: [x]\n    text: hi\n"
+        "  - name: agent\n    keywords: [agent]\n    gather: 0s\n    text: soon\n",
+    )
+    assert book.gathers
+    assert book.gather_for(book.rule("a")) == timedelta(seconds=4)
+    assert book.gather_for(book.rule("agent")) == timedelta(0)
+    assert book.gather_for(None) == timedelta(seconds=4)
