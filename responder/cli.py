@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
@@ -21,13 +21,13 @@ from responder.cli_pauses import add_pause_commands
 from responder.cli_releases import add_release_commands
 from responder.config import Config, environment_setting, load_config
 from responder.engine import authoring
-from responder.engine.decide import decide
+from responder.engine.decide import Decision
 from responder.engine.durations import parse_duration
 from responder.engine.hours import load_timezone, show_moment
 from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, RuleBookError, StoreUnavailable
-from responder.model import Lead, LeadState, Message, utcnow
+from responder.model import Lead, LeadState, utcnow
 from responder.publishing import import_folder
 from responder.server.watch import FolderWatcher
 from responder.simulator import sandbox
@@ -73,8 +73,14 @@ def _authoring_commands(commands: Commands) -> None:
     _folder_options(check)
     check.set_defaults(command=_check)
 
-    try_ = commands.add_parser("try", help="show which rule answers a message, and why")
-    try_.add_argument("message")
+    try_ = commands.add_parser(
+        "try",
+        help="show which rule answers a message (or several written together), and why",
+        description="Show which rule answers a message, and why. Several messages (each in "
+        'quotes: try "hi" "do you deliver" "to Shah Alam?") are decided together, as the '
+        "service answers a burst with settings: gather.",
+    )
+    try_.add_argument("message", nargs="+", help="the customer's message(s), oldest first")
     _folder_options(try_)
     _lead_options(try_)
     try_.add_argument("--first", action="store_true", help="treat it as the lead's first message")
@@ -173,18 +179,23 @@ def _try(args: argparse.Namespace) -> int:
     book = load_rulebook(args.rules, args.templates)
     lead = _lead(args)
     at = _moment(args.at, lead, book)
-    message = Message(text=args.message, channel=args.channel, received_at=at)
     state = (
         LeadState() if args.first else LeadState(first_seen=datetime(2000, 1, 1, tzinfo=at.tzinfo))
     )
-    decision = decide(message, lead, book, state, at)
+    decision, message, note = authoring.try_messages(
+        book, list(args.message), lead, state, at, args.channel
+    )
+    if note:
+        print(f"gathered:      {note}")
     print(authoring.explain(decision, message, book.settings))
     return 0
 
 
 CHAT_COMMANDS = """\
 While chatting, type:
-  /wait 2h   move the clock forward (90s, 30m, 6h, 2d, 1h30m): cooldowns and pauses run out
+  /wait 2h   move the clock forward (90s, 30m, 6h, 2d, 1h30m): cooldowns and pauses run out;
+             with settings: gather, the lines typed since the last answer are gathered and
+             answered together once /wait passes the gather time (say /wait 4s)
   /reset     forget everything about this customer: the next message is their first
   /help      list these commands
   /quit      stop (so does Ctrl-D)"""
@@ -201,10 +212,12 @@ def _chat(args: argparse.Namespace) -> int:
             line = input(f"[{show_moment(conversation.now, zone)}] you> ").strip()
         except EOFError:
             print()
-            return 0
+            line = "/quit"
         if not line:
             continue
         if line in ("/quit", "/exit"):
+            if conversation.gathered:
+                print(f"({len(conversation.gathered)} message(s) still gathering, not answered)")
             return 0
         if line in ("/help", "/?", "/"):
             print(CHAT_COMMANDS)
@@ -215,21 +228,43 @@ def _chat(args: argparse.Namespace) -> int:
             continue
         if line.startswith("/wait"):
             try:
-                conversation.wait(parse_duration(line.removeprefix("/wait").strip()))
+                answered = conversation.wait(parse_duration(line.removeprefix("/wait").strip()))
             except ValueError as exc:
                 print(f"({exc})")
             except OverflowError:
                 print("(that is further than the calendar goes)")
+            else:
+                if answered is not None:
+                    decision, count = answered
+                    print(f"(the bot answers the {count} message(s) gathered, together)")
+                    _show(decision)
             continue
-        decision = conversation.say(line)
-        if decision.replies:
-            print(f"bot> {decision.reply}")
-            if decision.attachment:
-                print(f"     (attachment: {decision.attachment})")
-            print(f"  => {decision.rule.name if decision.rule else ''}: {decision.why}")
-        else:
-            assert decision.outcome is not None
-            print(f"  => no reply ({decision.outcome.value}): {decision.why}")
+        said = conversation.say(line)
+        if said is None:
+            quiet = conversation.quiet_at()
+            shown = show_moment(quiet, zone) if quiet else ""
+            print(
+                f"(gathered {len(conversation.gathered)} message(s): the bot answers at {shown}"
+                f" if nothing more comes; type more, or /wait {_seconds(conversation.gather)})"
+            )
+            continue
+        _show(said)
+
+
+def _seconds(duration: timedelta) -> str:
+    return f"{duration.total_seconds():g}s"
+
+
+def _show(decision: Decision) -> None:
+    """One decision of ``chat``: the reply and the rule, or why there is none."""
+    if decision.replies:
+        print(f"bot> {decision.reply}")
+        if decision.attachment:
+            print(f"     (attachment: {decision.attachment})")
+        print(f"  => {decision.rule.name if decision.rule else ''}: {decision.why}")
+    else:
+        assert decision.outcome is not None
+        print(f"  => no reply ({decision.outcome.value}): {decision.why}")
 
 
 def _serve(args: argparse.Namespace) -> int:

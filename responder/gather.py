@@ -24,16 +24,13 @@ from datetime import datetime, timedelta
 
 from responder.config import Config
 from responder.engine.decide import decide
+from responder.engine.gathering import GATHER_CAP, joined_text
 from responder.engine.rulebook import RuleBook
 from responder.model import DecisionRecord, Job, LeadState, Message
 from responder.platform.shapes import needs_hydration, not_after
 from responder.ports import SeatRole, Store
 
 log = logging.getLogger("responder.gather")
-
-#: A burst is answered at the latest this many times ``gather`` after it opened, however
-#: many messages keep arriving.
-GATHER_CAP = 3
 
 
 class Deferred(Exception):
@@ -86,7 +83,7 @@ def gather(
     to a rule with ``gather: 0s`` and no burst is open), the closed burst when this job
     leads it and it has gone quiet; raises :class:`Deferred` otherwise.
     """
-    wait = book.gather_for(decide(message, job.lead, book, state, now).rule)
+    wait = _wait(book, job, message, state, now)
     cap = GATHER_CAP * longest(book)
     seat = store.join_burst(
         job.key, job.lead.id, now=now, hold_until=now + cap + config.lease, may_open=bool(wait)
@@ -108,7 +105,7 @@ def gather(
         if each.received_at is not None:
             state = store.note_inbound(job.lead.id, each.received_at)
     first, last = messages[order[0]], messages[order[-1]]
-    text = "\n".join(messages[i].text for i in order if messages[i].text.strip())
+    text = joined_text(messages[i].text for i in order)
     # The last message's channel and connection; the first one's time, so that a burst
     # that opens a conversation is its first message. The window is judged on the lead's
     # last inbound time, which every member has just been folded into.
@@ -143,6 +140,14 @@ def finish(store: Store, job: Job, record: DecisionRecord, book: RuleBook) -> bo
         ),
     ]
     return store.finish_burst(records)
+
+
+def _wait(book: RuleBook, job: Job, message: Message, state: LeadState, now: datetime) -> timedelta:
+    """How long a burst this job opens waits: ``settings: gather``, unless the rule its
+    message alone goes to sets its own (deciding twice only when some rule does)."""
+    if not any(rule.gather is not None for rule in book.by_order.values()):
+        return book.settings.gather
+    return book.gather_for(decide(message, job.lead, book, state, now).rule)
 
 
 def _hydrated(member: Job, hydrate: Callable[[Job], Message], now: datetime) -> Message:

@@ -20,6 +20,7 @@ import re2
 
 from responder.engine.context import build_context
 from responder.engine.decide import Decision, decide
+from responder.engine.gathering import GATHER_CAP, joined_text
 from responder.engine.hours import show_moment
 from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
@@ -226,12 +227,38 @@ def explain(decision: Decision, message: Message, settings: Settings | None = No
     return "\n".join(lines)
 
 
+def try_messages(
+    book: RuleBook, texts: list[str], lead: Lead, state: LeadState, at: datetime, channel: str
+) -> tuple[Decision, Message, str]:
+    """What ``responder try`` decides on several messages written together at ``at``: the
+    decision, the message decided on, and a note on how the service would gather them."""
+    first = Message(text=texts[0], channel=channel, received_at=at)
+    wait = book.gather_for(decide(first, lead, book, state, at).rule) if book.gathers else None
+    if len(texts) == 1:
+        note = ""
+    elif not book.gathers:
+        note = "settings: gather is off: the service answers each message alone"
+    elif not wait:
+        note = "the first message alone goes to a rule with  gather: 0s: answered at once, alone"
+        texts = texts[:1]
+    else:
+        note = f"{len(texts)} messages gathered (gather: {_seconds(wait)}), decided together"
+    message = replace(first, text=joined_text(texts))
+    return decide(message, lead, book, state, at), message, note
+
+
+def _seconds(duration: timedelta) -> str:
+    return f"{duration.total_seconds():g}s"
+
+
 @dataclass
 class Conversation:
     """An in-memory conversation for ``responder chat``: remembers what the service would.
 
     The clock starts at ``now`` and moves only when the author says so (:meth:`wait`), so
-    cooldowns and pauses can be watched expiring.
+    cooldowns and pauses can be watched expiring. With ``settings: gather`` the lines typed
+    are gathered, as the service gathers a burst, and answered together once the clock has
+    moved past the burst's quiet time (:meth:`wait`).
     """
 
     book: RuleBook
@@ -239,18 +266,53 @@ class Conversation:
     now: datetime
     channel: str = "whatsapp"
     state: LeadState = field(default_factory=LeadState)
+    #: The lines of the burst being gathered, with when it opened, last grew, and waits.
+    gathered: list[str] = field(default_factory=list)
+    opened: datetime | None = None
+    last: datetime | None = None
+    gather: timedelta = timedelta(0)
 
-    def say(self, text: str) -> Decision:
-        message = Message(text=text, channel=self.channel, received_at=self.now)
-        decision = decide(message, self.lead, self.book, self.state, self.now)
-        first_seen = self.state.first_seen or self.now
-        self.state = replace(self.state, first_seen=first_seen, last_inbound=self.now)
+    def say(self, text: str) -> Decision | None:
+        """The decision on ``text``, or None when it is gathered (see :meth:`wait`)."""
+        if not self.gathered:
+            message = Message(text=text, channel=self.channel, received_at=self.now)
+            self.gather = self.book.gather_for(
+                decide(message, self.lead, self.book, self.state, self.now).rule
+            )
+            if not self.gather:
+                return self._answer([text], self.now, self.now, self.now)
+            self.opened = self.now
+        self.gathered.append(text)
+        self.last = self.now
+        return None
+
+    def quiet_at(self) -> datetime | None:
+        """When the burst gathered is answered (quiet for ``gather``, at most 3x after it
+        opened, as in the service); None when nothing is gathered."""
+        if not self.gathered or self.opened is None or self.last is None:
+            return None
+        return min(self.last + self.gather, self.opened + GATHER_CAP * self.gather)
+
+    def wait(self, duration: timedelta) -> tuple[Decision, int] | None:
+        """Move the clock; the decision on the burst (and how many lines it had) when the
+        clock passed its quiet time."""
+        self.now += duration
+        quiet = self.quiet_at()
+        if quiet is None or self.now < quiet or self.opened is None or self.last is None:
+            return None
+        texts, opened, last = self.gathered, self.opened, self.last
+        self.gathered, self.opened, self.last = [], None, None
+        return self._answer(texts, opened, last, quiet), len(texts)
+
+    def _answer(self, texts: list[str], first: datetime, last: datetime, now: datetime) -> Decision:
+        """Decide on ``texts`` written from ``first`` to ``last``, at ``now``."""
+        message = Message(text=joined_text(texts), channel=self.channel, received_at=first)
+        decision = decide(message, self.lead, self.book, self.state, now)
+        first_seen = self.state.first_seen or first
+        self.state = replace(self.state, first_seen=first_seen, last_inbound=last)
         if decision.replies and decision.rule is not None:
             rule = decision.rule
-            last = {**self.state.last_reply, rule.name: self.now}
-            paused = self.now + rule.pause if rule.pause else self.state.paused_until
-            self.state = replace(self.state, last_reply=last, paused_until=paused)
+            replied = {**self.state.last_reply, rule.name: now}
+            paused = now + rule.pause if rule.pause else self.state.paused_until
+            self.state = replace(self.state, last_reply=replied, paused_until=paused)
         return decision
-
-    def wait(self, duration: timedelta) -> None:
-        self.now += duration

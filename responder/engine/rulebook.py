@@ -146,6 +146,7 @@ class RuleBook:
     def fallback_names(self) -> frozenset[str]:
         return frozenset(rule.name for rule in self.fallbacks)
 
+    @cached_property
     def gathers(self) -> bool:
         """True when some message may wait for more (``gather`` set anywhere above zero)."""
         rules = self.by_order.values()
