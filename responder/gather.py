@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from responder.config import Config
@@ -45,15 +45,6 @@ class Deferred(Exception):
         self.until = until
 
 
-@dataclass(frozen=True, slots=True)
-class Gathered:
-    """A closed burst: the message to decide on, and the lead's state after every member."""
-
-    message: Message
-    state: LeadState
-    size: int
-
-
 def applies(job: Job, book: RuleBook) -> bool:
     """Whether ``job`` may be part of a burst: the book gathers, or this copy comes from a
     takeover or a wait (a burst opened under an earlier rule book is still finished)."""
@@ -70,18 +61,19 @@ def gather(
     job: Job,
     message: Message,
     state: LeadState,
-    *,
     book: RuleBook,
     store: Store,
     config: Config,
     now: datetime,
     hydrate: Callable[[Job], Message],
-) -> Gathered | None:
-    """Put ``job`` (inbound, ``message`` hydrated) in its lead's burst.
+) -> tuple[Message, LeadState]:
+    """Put ``job`` (inbound, ``message`` hydrated, ``state`` its lead's) in its lead's burst;
+    ``hydrate`` completes a member's message from the conversation.
 
-    Returns None when the job is answered alone (nothing gathers, or its message alone goes
-    to a rule with ``gather: 0s`` and no burst is open), the closed burst when this job
-    leads it and it has gone quiet; raises :class:`Deferred` otherwise.
+    Returns the message to decide on and the lead's state: ``message`` and ``state`` when
+    the job is answered alone (nothing gathers, or its message alone goes to a rule with
+    ``gather: 0s`` and no burst is open), the burst's joined message when this job leads it
+    and it has gone quiet. Raises :class:`Deferred` otherwise.
     """
     wait = _wait(book, job, message, state, now)
     cap = GATHER_CAP * longest(book)
@@ -89,7 +81,7 @@ def gather(
         job.key, job.lead.id, now=now, hold_until=now + cap + config.lease, may_open=bool(wait)
     )
     if seat.role is SeatRole.NONE:
-        return None
+        return message, state
     if seat.role is SeatRole.GONE:
         raise Deferred(None, "answered already")
     if seat.role is SeatRole.MEMBER:
@@ -110,7 +102,10 @@ def gather(
     # that opens a conversation is its first message. The window is judged on the lead's
     # last inbound time, which every member has just been folded into.
     joined = replace(last, text=text, received_at=first.received_at or last.received_at)
-    return Gathered(joined, state, len(members))
+    log.info(
+        "job %s: answering %d message(s) of lead %s together", job.key, len(members), job.lead.id
+    )
+    return joined, state
 
 
 def finish(store: Store, job: Job, record: DecisionRecord, book: RuleBook) -> bool:

@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from responder import gather as bursts
 from responder import leases
 from responder.config import Config
 from responder.connections import ConnectionCache
@@ -40,9 +42,6 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.first_contact import settle_first_contact
-from responder.gather import Deferred, gather
-from responder.gather import applies as gathers
-from responder.gather import finish as finish_burst
 from responder.model import (
     TEXT_KEPT,
     DecisionRecord,
@@ -207,7 +206,7 @@ class Responder:
                 record = self._process(job, deadline, book, release)
             except StoreUnavailable:
                 raise
-            except Deferred as wait:
+            except bursts.Deferred as wait:
                 log.info("job %s: %s", job.key, wait)
                 if wait.until is not None and self.later is not None:
                     self.later(replace(job, gathering=True), wait.until)
@@ -227,7 +226,7 @@ class Responder:
             # A reservation made by an earlier attempt was decided with its own release.
             decided_with = job.sending.release if job.sending is not None else release
             record = replace(record, release=decided_with)
-            if not finish_burst(self.store, job, record, book):
+            if not bursts.finish(self.store, job, record, book):
                 log.info("job %s already had an outcome; this attempt's is dropped", job.key)
                 return self.store.decision(job.key)
         except StoreUnavailable as exc:
@@ -255,19 +254,10 @@ class Responder:
             state = self.store.note_inbound(lead.id, message.received_at)
         else:
             state = self.store.lead_state(lead.id)
-        if gathers(job, book):
-            burst = gather(
-                job,
-                message,
-                state,
-                book=book,
-                store=self.store,
-                config=self.config,
-                now=now,
-                hydrate=lambda member: self._hydrate(member, deadline),
-            )
-            if burst is not None:
-                message, state = burst.message, burst.state
+        if bursts.applies(job, book):
+            complete = partial(self._hydrate, deadline=deadline)
+            found = bursts.gather(job, message, state, book, self.store, self.config, now, complete)
+            message, state = found
         decision = decide(message, lead, book, state, now)
         zone = book.settings.timezone
         held = state.held_by(now)

@@ -164,6 +164,7 @@ SELECT_DECISIONS = "SELECT " + COLUMNS + " FROM decisions"  # noqa: S608 (consta
 
 SELECT_ACTIVITY = "SELECT seq, " + COLUMNS + " FROM decisions"  # noqa: S608 (constants only)
 
+
 def decision_row(record: DecisionRecord) -> tuple[str | float | int | None, ...]:
     """The values of :data:`INSERT_DECISION` for ``record``."""
     return (
