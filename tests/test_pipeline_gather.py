@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from responder.engine.rulebook import RuleBook
+from responder.errors import OutcomeUnknown, PlatformRejected, PlatformUnavailable
 from responder.model import DecisionRecord, Job, Outcome
 from responder.pipeline import Answer, Responder
 from tests.pipeline_harness import EDGE, SECOND, Pipeline
@@ -233,3 +234,34 @@ def test_without_gather_each_message_is_answered_at_once(
     assert p.handled("hi").reply == "Hello! How can we help?"
     assert p.handled("do you deliver").reply == "We deliver around KL."
     assert p.waiting == []
+
+
+def test_a_burst_whose_reply_is_refused_records_every_member_as_failed(
+    make: Callable[..., Pipeline], book: RuleBook
+) -> None:
+    p = make(book=book)
+    p.api.fail("reply", PlatformRejected("400: bad request", 400))
+    jobs = burst_of_three(p, (p.responder,))
+    record = answered(p)
+    assert record is not None and record.outcome is Outcome.FAILED
+    assert [r.outcome for r in outcomes(p, jobs)] == [Outcome.FAILED] * 3
+    assert p.store.pending() == 0
+
+
+def test_a_burst_whose_reply_was_lost_is_finished_by_the_takeover_without_a_second_reply(
+    make: Callable[..., Pipeline], book: RuleBook
+) -> None:
+    p = make(book=book)
+    p.api.fail("reply", OutcomeUnknown("read timeout"), stored=True)
+    p.api.fail("conversation", PlatformUnavailable("503"))  # the check fails too: unknown
+    jobs = burst_of_three(p, (p.responder,))
+    assert answered(p) is None  # nothing definite: the reservation stays on the leader's job
+    other = p.process("process-b")
+    p.clock.advance(p.config.lease + 20 * SECOND)
+    taken = other.store.reclaim(owner="process-b", lease=p.config.lease, now=p.clock())
+    results = [other.handle(job) for job in taken]
+    [record] = [r for r in results if r is not None]
+    assert record.outcome is Outcome.SENT and "earlier attempt" in record.reason
+    assert len(p.api.replies) == 1  # found in the conversation, not sent again
+    assert [r.outcome for r in outcomes(p, jobs)] == [Outcome.SENT] * 3
+    assert p.store.pending() == 0
