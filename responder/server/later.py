@@ -3,7 +3,8 @@
 A leader waiting for its burst to go quiet holds no sender thread: it is handed here with
 the time to look again, and this one thread hands it back to the sender pool then. Nothing
 here is durable and nothing needs to be: a job set aside stays leased in the store, so if
-this process dies its lease runs out and another process's janitor takes it over.
+this process dies its lease runs out and another process's janitor takes it over (and if it
+stops in order, the service ends those leases itself: :meth:`Later.stop` hands them back).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from responder.model import Job, utcnow
 
 class Later:
     """Call ``submit(job)`` at the time each job was handed over with. The thread starts with
-    the first job (building a service starts none); :meth:`stop` drops what is still waiting."""
+    the first job (building a service starts none); :meth:`stop` hands back what still waits."""
 
     def __init__(
         self, submit: Callable[[Job], None], clock: Callable[[], datetime] = utcnow
@@ -64,11 +65,14 @@ class Later:
                 _, _, job = heapq.heappop(self._heap)
             self._submit(job)
 
-    def stop(self) -> None:
+    def stop(self) -> list[Job]:
+        """Stop the thread; returns the jobs still waiting (later ones are dropped)."""
         with self._changed:
             self._stopping = True
+            dropped = [job for _, _, job in sorted(self._heap)]
             self._heap.clear()
             self._changed.notify()
             thread = self._thread
         if thread is not None:
             thread.join()
+        return dropped

@@ -133,6 +133,21 @@ class Service:
             if self._stopping.wait(interval):
                 return
 
+    def _hand_back(self, jobs: list[Job]) -> None:
+        """End the leases of the jobs set aside (leaders of bursts gathering), so that another
+        process's janitor takes them over at once rather than after their long lease."""
+        for job in jobs:
+            try:
+                self.store.renew(
+                    job.key,
+                    owner=self.owner,
+                    attempts=job.attempts,
+                    lease=timedelta(0),
+                    now=utcnow(),
+                )
+            except ResponderError as exc:  # the lease still runs out by itself
+                log.warning("job %s kept its lease: %s", job.key, exc)
+
     def readiness(self) -> str | None:
         """None when a delivery now would be accepted and answered, else why not, in words fit
         for anyone to read (the details, such as which host or file failed, go to the log).
@@ -159,7 +174,7 @@ class Service:
         if self._janitor.is_alive():
             self._janitor.join()
         self.live.stop()
-        self.later.stop()  # jobs set aside come back to someone through their lease
+        self._hand_back(self.later.stop())
         # Finish the sends under way; queued jobs come back to someone through their lease.
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()

@@ -31,8 +31,9 @@ def test_jobs_come_back_in_order_of_their_time_and_not_before() -> None:
         wait_for(lambda: handed == ["due", "soon", "late"], what="the jobs now due")
         assert later.waiting() == 1
     finally:
-        later.stop()
-    assert later.waiting() == 0  # dropped: their lease brings them back
+        left = later.stop()
+    assert [j.key for j in left] == ["nudge"]  # handed back to the caller, to end their leases
+    assert later.waiting() == 0
 
 
 def test_building_starts_no_thread_and_stopping_drops_new_jobs() -> None:

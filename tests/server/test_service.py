@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from responder.platform.shapes import EVENT_CONVERSATION_CREATED, HEADER_SIGNATU
 from responder.platform.signature import sign
 from responder.server.web import create_app
 from responder.simulator import Simulator
+from responder.store import open_store
 from responder.store.sqlite import SQLiteStore
 from tests.harness import SECRET, Running, outcomes, serve_in_thread, service_config, wait_for
 from tests.rulebooks import write_book
@@ -347,3 +348,24 @@ def test_a_customer_with_a_long_history_is_not_welcomed_as_new(tmp_path: Path) -
             [new] = outcomes(service.store, "2")
     assert (returning.outcome, returning.rule) == (Outcome.SENT, "hello")
     assert (new.outcome, new.rule) == (Outcome.SENT, "welcome")
+
+
+def test_a_service_stopping_mid_gather_hands_its_burst_over_at_once(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    rules = (
+        'settings:\n  gather: 20s\nrules:\n  - name: hello\n    fallback: true\n    text: "Hi!"\n'
+    )
+    rules_dir, templates_dir = write_book(tmp_path / "book", rules, {})
+    folders = {"rules_dir": rules_dir, "templates_dir": templates_dir}
+    with running(sim, tmp_path, lease=timedelta(seconds=60), **folders) as service:
+        answer = sim.say("1", "hi")
+        assert isinstance(answer, httpx.Response) and answer.status_code == 202
+        wait_for(lambda: service.service.later.waiting() == 1, what="the leader to be set aside")
+    # Stopped 20 s before the burst is quiet, its lease (3 x 20 s + 60 s) far from over.
+    other = open_store(str(tmp_path / "responder.db"))
+    try:
+        [job] = other.reclaim(owner="next", lease=timedelta(seconds=60), now=datetime.now(UTC))
+        assert job.message.text == "hi" and other.decisions(lead_id="1") == []
+    finally:
+        other.close()
