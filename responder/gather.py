@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 from responder.config import Config
 from responder.engine.decide import decide
 from responder.engine.gathering import GATHER_CAP, joined_text
+from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
-from responder.model import DecisionRecord, Job, LeadState, Message
+from responder.model import TEXT_KEPT, DecisionRecord, Job, LeadState, Message
 from responder.platform.shapes import needs_hydration, not_after
 from responder.ports import SeatRole, Store
 
@@ -128,6 +129,8 @@ def finish(store: Store, job: Job, record: DecisionRecord, book: RuleBook) -> bo
                 led,
                 key=member.key,
                 message_id=member.message.id,
+                text=member.message.text[:TEXT_KEPT],
+                normalized=normalize(member.message.text)[:TEXT_KEPT],
                 reply="",
                 reason=f"{led.reason} (the reply is recorded on {job.key})",
             )

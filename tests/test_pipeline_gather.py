@@ -265,3 +265,24 @@ def test_a_burst_whose_reply_was_lost_is_finished_by_the_takeover_without_a_seco
     assert len(p.api.replies) == 1  # found in the conversation, not sent again
     assert [r.outcome for r in outcomes(p, jobs)] == [Outcome.SENT] * 3
     assert p.store.pending() == 0
+
+
+def test_each_message_of_a_burst_keeps_its_own_text_in_the_log(
+    make: Callable[..., Pipeline], book: RuleBook, store_factory: Callable[[], object]
+) -> None:
+    p = make(book=book, open_store=store_factory)
+    jobs = []
+    for text in ("hello", "anyone there?"):
+        job = accept(p, text)
+        assert p.responder.handle(job) is None
+        jobs.append(job)
+    record = answered(p)
+    assert record is not None and record.rule == "hello"  # the fallback: nothing matched
+    recorded = outcomes(p, jobs)
+    assert [r.text for r in recorded] == ["hello", "anyone there?"]
+    assert all(r.unmatched for r in recorded)
+    # Both are among the messages the rules miss, each under its own words.
+    assert sorted(u.text for u in p.store.unanswered(since=p.clock() - SECOND * 60)) == [
+        "anyone there?",
+        "hello",
+    ]

@@ -96,16 +96,21 @@ end
 return out
 """
 
-# KEYS: decisions stream, jobs stream, leases.
-# ARGV: decision ttl, log cap, group, key prefix, then (key, record JSON, time) per record.
+# KEYS: decisions stream, jobs stream, leases, unanswered stream.
+# ARGV: decision ttl, log cap, group, key prefix, unanswered cap, then per record: key,
+# record JSON, time, unmatched ('1'/'0'), lead id, text, normalised text (as FINISH does).
 FINISH = """
 local p = ARGV[4]
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 7 do
   local key = ARGV[i]
   if redis.call('SET', p .. 'decision:' .. key, ARGV[i + 1], 'NX', 'EX', ARGV[1]) then
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'at', ARGV[i + 2], 'key', key,
                'd', ARGV[i + 1])
-  elseif i == 5 then
+    if ARGV[i + 3] == '1' then
+      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'at', ARGV[i + 2],
+                 'lead', ARGV[i + 4], 'text', ARGV[i + 5], 'n', ARGV[i + 6])
+    end
+  elseif i == 6 then
     return 0
   end
   local job = p .. 'job:' .. key
@@ -117,7 +122,7 @@ for i = 5, #ARGV, 3 do
   end
   redis.call('ZREM', KEYS[3], key)
 end
-local burst = redis.call('GET', p .. 'burst-of:' .. ARGV[5])
+local burst = redis.call('GET', p .. 'burst-of:' .. ARGV[6])
 if burst then
   local members = p .. 'burst-members:' .. burst
   for _, key in ipairs(redis.call('LRANGE', members, 0, -1)) do
@@ -142,6 +147,8 @@ class RedisBursts:
     _log: str
     _decision_ttl: str
     _decisions_cap: str
+    _unanswered: str
+    _unanswered_cap: str
     _join: Any
     _seat: Any
     _close: Any
@@ -183,12 +190,14 @@ class RedisBursts:
         ]
 
     def finish_burst(self, records: Sequence[DecisionRecord]) -> bool:
-        args: list[str] = [self._decision_ttl, self._decisions_cap, "workers", self._k]
-        for record in records:
-            data = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False)
-            args.extend((record.key, data, ts_text(record.at)))
+        args = [self._decision_ttl, self._decisions_cap, "workers", self._k, self._unanswered_cap]
+        for r in records:
+            data = json.dumps(r.to_dict(), separators=(",", ":"), ensure_ascii=False)
+            unmatched = "1" if r.unmatched else "0"
+            args += [r.key, data, ts_text(r.at), unmatched, r.lead_id, r.text, r.normalized]
+        keys = [self._log, self._jobs, self._leases, self._unanswered]
         with self._guard():
-            return bool(self._finish_all(keys=[self._log, self._jobs, self._leases], args=args))
+            return bool(self._finish_all(keys=keys, args=args))
 
 
 def _seat(job_key: str, found: list[str]) -> Seat:
