@@ -147,7 +147,12 @@ def _lead_options(command: argparse.ArgumentParser) -> None:
         default=authoring.SAMPLE_NAME,
         help="the customer's name (default: %(default)s; '' for a customer without a name)",
     )
-    add("--locale", default="", help="the lead's locale, e.g. ms or ms-MY")
+    add(
+        "--locale",
+        default="",
+        help="the lead's locale, e.g. es or es_MX (default: none, so the reply's language is "
+        "told from the message among the rules' languages)",
+    )
     add("--tag", action="append", default=[], help="a tag of the lead (repeatable)")
     add("--channel", default="whatsapp", help="the channel, e.g. whatsapp")
     add("--timezone", default="", help="the lead's timezone, e.g. Europe/London")
@@ -265,6 +270,8 @@ def _show(decision: Decision) -> None:
     else:
         assert decision.outcome is not None
         print(f"  => no reply ({decision.outcome.value}): {decision.why}")
+    if decision.language is not None:
+        print(f"  {decision.language}")
 
 
 def _serve(args: argparse.Namespace) -> int:

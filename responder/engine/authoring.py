@@ -105,7 +105,7 @@ def _render_samples(book: RuleBook, report: CheckReport) -> None:
         for name in book.templates.names()
         for locale in book.templates.locales(name)
     ]
-    templates += [(rule.text, rule) for rule in book.all_rules if rule.text is not None]
+    templates += [(text, rule) for rule in book.all_rules for text in rule.inline_texts]
     for template, rule in templates:
         for lead in SAMPLE_LEADS:
             report.renders += 1
@@ -213,6 +213,8 @@ def explain(decision: Decision, message: Message, settings: Settings | None = No
     if decision.rule is not None:
         lines.append(f"decided by:    {decision.rule.name} ({decision.rule.where})")
     lines.append(f"because:       {decision.why}")
+    if decision.language is not None:
+        lines.append(f"language:      {decision.language.code}: {decision.language.why}")
     if decision.replies:
         lines.append("reply:")
         lines.extend(f"  {line}" for line in decision.reply.splitlines())

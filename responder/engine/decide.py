@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from responder.engine.attachments import select_attachment
 from responder.engine.context import build_context
 from responder.engine.hours import load_timezone, show_moment
+from responder.engine.language import ReplyLanguage
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import Role, Rule, RuleBook
 from responder.engine.templates import render
@@ -37,7 +38,10 @@ class Decision:
     ``outcome`` is None when ``reply`` should be sent, else why nothing is sent (``no_match``,
     ``silent``, ``cooldown``, ``paused``, or ``failed`` when the template broke). ``why`` says
     in words what decided; ``near_misses`` names rules whose words matched but which
-    another condition stopped, for the rule author.
+    another condition stopped, for the rule author. ``language`` is the language the reply
+    was written in and why (:func:`~responder.engine.language.choose_language`): set when a
+    rule's reply was written (or failed), None otherwise and for a book that names no
+    languages.
     """
 
     outcome: Outcome | None
@@ -48,6 +52,7 @@ class Decision:
     near_misses: tuple[str, ...] = ()
     #: The platform's storage reference of a file sent with ``reply``; empty for none.
     attachment: str = ""
+    language: ReplyLanguage | None = None
 
     @property
     def replies(self) -> bool:
@@ -100,14 +105,19 @@ def decide(
 
     rule, why = winner
     refusal = _silenced(book, local_now) or _held_back(rule, state, now, book.settings.timezone)
+    language = None
     if refusal is None:
-        reply, failure = _fill_in(rule, book, hits, message, lead, local_now)
+        # Only a reply about to be written needs its language: no detection otherwise.
+        language = book.reply_language(lead.locale, message.text)
+        locale = language.locale if language is not None else lead.locale
+        reply, failure = _fill_in(rule, book, hits, message, lead, local_now, locale)
         if not failure:
-            attachment = select_attachment(rule.attachment, lead.locale)
-            return Decision(None, rule, reply, why, normalized, near_misses, attachment)
+            attachment = select_attachment(rule.attachment, locale)
+            return Decision(None, rule, reply, why, normalized, near_misses, attachment, language)
         refusal = Outcome.FAILED, failure
     outcome, reason = refusal
-    return Decision(outcome, rule, "", f"{why}; but {reason}", normalized, near_misses)
+    why = f"{why}; but {reason}"
+    return Decision(outcome, rule, "", why, normalized, near_misses, language=language)
 
 
 def _held_back(
@@ -138,9 +148,18 @@ def _silenced(book: RuleBook, local_now: datetime) -> tuple[Outcome, str] | None
 
 
 def _fill_in(
-    rule: Rule, book: RuleBook, hits: _Hits, message: Message, lead: Lead, local_now: datetime
+    rule: Rule,
+    book: RuleBook,
+    hits: _Hits,
+    message: Message,
+    lead: Lead,
+    local_now: datetime,
+    locale: str,
 ) -> tuple[str, str]:
-    """``(reply, "")``, or ``("", why)`` when the rule's template cannot write the reply."""
+    """``(reply, "")``, or ``("", why)`` when the rule's template cannot write the reply.
+
+    ``locale`` picks the template's language file or text.
+    """
     context = build_context(
         lead=lead,
         message=message,
@@ -150,7 +169,7 @@ def _fill_in(
         vars=book.settings.vars,
     )
     try:
-        reply = render(book.template_for(rule, lead.locale), context)
+        reply = render(book.template_for(rule, locale), context)
     except TemplateError as exc:
         return "", str(exc)
     return (reply, "") if reply else ("", "the reply came out empty")

@@ -20,6 +20,8 @@ from responder.engine.closures import ClosedTimes, parse_closed
 from responder.engine.durations import parse_duration
 from responder.engine.folder import FolderFile, read_folder
 from responder.engine.hours import load_timezone, parse_hours
+from responder.engine.language_detection import detectable
+from responder.engine.language_lint import missing_languages
 from responder.engine.lint import shadowed_keywords
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
@@ -73,6 +75,7 @@ class _Loader(RuleValidator):
         self.problems.extend(shadowed_keywords(rules))
         self.problems.extend(reference_problems(self.templates, checked, settings.vars))
         self.problems.extend(misnamed_languages(self.templates, checked, settings.languages))
+        self.problems.extend(missing_languages(self.templates, checked, settings.languages))
         if any(p.is_error for p in self.problems):
             return None, self.problems
         warnings = [p for p in self.problems if not p.is_error]
@@ -212,7 +215,10 @@ class _Loader(RuleValidator):
                     self.broken_hours.add(name)
             return hours
         if key == "languages":
-            return self.convert(parse_languages, value, line)
+            languages = self.convert(parse_languages, value, line)
+            if languages and len(languages) > 1:
+                self._undetectable(languages, line)
+            return languages
         if key == "closed":
             return self.convert(parse_closed, value, line)
         if key == "silent":
@@ -221,6 +227,16 @@ class _Loader(RuleValidator):
             self.error(line, "'vars' must list names and values, like  pricing_url: https://...")
             return {}
         return dict(value)
+
+    def _undetectable(self, languages: tuple[str, ...], line: int) -> None:
+        known = detectable(languages)
+        for code in languages:
+            if code not in known:
+                self.warn(
+                    line,
+                    f"the language of a message cannot be recognised as '{code}', so replies "
+                    f"are in {code} only for leads whose locale is {code}",
+                )
 
     # -- rules -----------------------------------------------------------------------------
 

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 
 from responder.engine.closures import ClosedTimes
 from responder.engine.hours import BusinessHours
+from responder.engine.language import LanguageDetector, ReplyLanguage, choose_language
+from responder.engine.language_detection import detector_for
+from responder.engine.locales import fallbacks
 from responder.engine.matching import Keyword, KeywordIndex, RegexSet
 from responder.engine.problems import Problem
 from responder.engine.templates import Template, TemplateLibrary
@@ -51,7 +54,10 @@ class Rule:
     file: str
     line: int
     reply: str = ""  # template name (a file per language), or
-    text: Template | None = None  # an inline text
+    text: Template | None = None  # an inline text (in the default language when per language)
+    #: ``text:`` written per language: (lower-case language code, its text) in the order
+    #: written (the default language's is also ``text``); empty for a single text.
+    texts: tuple[tuple[str, Template], ...] = ()
     description: str = ""
     keywords: tuple[Keyword, ...] = ()
     all: tuple[Keyword, ...] = ()
@@ -76,6 +82,13 @@ class Rule:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def inline_texts(self) -> tuple[Template, ...]:
+        """Every inline text of the rule: one, one per language, or none (a template file)."""
+        if self.texts:
+            return tuple(template for _, template in self.texts)
+        return (self.text,) if self.text is not None else ()
 
     @property
     def matches_text(self) -> bool:
@@ -132,6 +145,9 @@ class RuleBook:
     untexted: tuple[Rule, ...]
     files: tuple[str, ...]
     warnings: tuple[Problem, ...] = ()
+    #: Tells a message's language among ``settings.languages``; None when the book names
+    #: fewer than two languages that can be told apart (nothing is detected then).
+    detector: LanguageDetector | None = None
 
     @cached_property
     def by_order(self) -> Mapping[int, Rule]:
@@ -170,13 +186,27 @@ class RuleBook:
         return self._by_name.get(name)
 
     def template_for(self, rule: Rule, locale: str) -> Template:
-        """The rule's inline text, or its template file that best fits ``locale``.
+        """The rule's inline text, or its template file, that best fits ``locale``.
 
+        ``ms-MY`` tries the text or file for ``ms-MY``, then ``ms``, then the default one.
         Raises TemplateError when the template has language files only and none fits.
         """
+        if rule.texts:
+            texts = dict(rule.texts)
+            for key in fallbacks(locale)[:-1]:
+                if key in texts:
+                    return texts[key]
         if rule.text is not None:
             return rule.text
         return self.templates.select(rule.reply, locale)
+
+    def reply_language(self, locale: str, text: str) -> ReplyLanguage | None:
+        """The language to answer a lead with ``locale`` who wrote ``text``; None when the
+        book names no languages (replies then follow the lead's locale alone)."""
+        languages = self.settings.languages
+        if not languages:
+            return None
+        return choose_language(locale, text, languages, self.detector)
 
 
 def compile_rulebook(
@@ -212,4 +242,5 @@ def compile_rulebook(
         untexted=tuple(r for r in ordinary if not r.matches_text),
         files=tuple(files),
         warnings=tuple(warnings),
+        detector=detector_for(settings.languages) if len(settings.languages) > 1 else None,
     )

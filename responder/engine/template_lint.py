@@ -27,7 +27,7 @@ from responder.engine.rulebook import Rule
 from responder.engine.template_refs import Reference
 from responder.engine.templates import Template, TemplateLibrary
 
-__all__ = ["custom_fields", "misnamed_languages", "reference_problems"]
+__all__ = ["custom_fields", "misnamed_languages", "misnamed_variants", "reference_problems"]
 
 # What a template sees besides lead, message and rule (see responder.engine.context).
 _OPEN_VALUES = ("match", "vars", "now")
@@ -49,11 +49,11 @@ def reference_problems(
     users: dict[int, list[Rule]] = {}
     every: list[Template] = [t for name in templates.names() for t in templates.variants(name)]
     for rule in rules:
-        used = [rule.text] if rule.text is not None else templates.variants(rule.reply)
+        inline = rule.inline_texts
+        used = inline or templates.variants(rule.reply)
         for template in used:
             users.setdefault(id(template), []).append(rule)
-        if rule.text is not None:
-            every.append(rule.text)
+        every.extend(inline)
     known = _Known(templates, variables)
     problems: list[Problem] = []
     for template in every:
@@ -67,7 +67,7 @@ def reference_problems(
 def custom_fields(templates: TemplateLibrary, rules: Iterable[Rule]) -> dict[str, list[str]]:
     """Each ``lead.custom_fields.NAME`` the templates use, and where (``file:line``)."""
     every = [t for name in templates.names() for t in templates.variants(name)]
-    every += [rule.text for rule in rules if rule.text is not None]
+    every += [text for rule in rules for text in rule.inline_texts]
     found: dict[str, list[str]] = {}
     for template in every:
         for ref in template.references.custom_fields:
@@ -86,17 +86,10 @@ def misnamed_languages(
     ``BASE`` is a template or the reply of a rule, and its last part is a language code
     (``_es``, ``-ms``) or a language's name (``.spanish``), one of ``languages`` when given.
     """
-    bases = set(templates.names()) | {rule.reply for rule in rules if rule.reply}
     warnings = []
-    for name in templates.names():
-        parts = re.fullmatch(r"(.+)[._-]([A-Za-z]{2,})", name)
-        if parts is None or parts[1] not in bases:
-            continue
-        code = _language_code(parts[2], languages)
-        if code is None:
-            continue
-        right = f"{parts[1]}.{code}.j2"
-        taken = any(t.locale.lower() == code for t in templates.variants(parts[1]))
+    for name, (base, code) in misnamed_variants(templates, rules, languages).items():
+        right = f"{base}.{code}.j2"
+        taken = any(t.locale.lower() == code for t in templates.variants(base))
         fix = (
             f"{right} already exists, so keep only one of the two"
             if taken
@@ -104,11 +97,27 @@ def misnamed_languages(
         )
         for template in templates.variants(name):
             message = (
-                f"this looks like the '{code}' language file of '{parts[1]}', but it is read "
+                f"this looks like the '{code}' language file of '{base}', but it is read "
                 f"as a template of its own called '{name}', so no customer gets it: {fix}"
             )
             warnings.append(Problem(template.origin, 0, message, severity=Severity.WARNING))
     return warnings
+
+
+def misnamed_variants(
+    templates: TemplateLibrary, rules: Iterable[Rule], languages: Collection[str] = ()
+) -> dict[str, tuple[str, str]]:
+    """Templates named like a language file outside the scheme: name -> (base, language)."""
+    bases = set(templates.names()) | {rule.reply for rule in rules if rule.reply}
+    found = {}
+    for name in templates.names():
+        parts = re.fullmatch(r"(.+)[._-]([A-Za-z]{2,})", name)
+        if parts is None or parts[1] not in bases:
+            continue
+        code = _language_code(parts[2], languages)
+        if code is not None:
+            found[name] = (parts[1], code)
+    return found
 
 
 class _Known:

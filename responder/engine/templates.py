@@ -150,13 +150,14 @@ class TemplateLibrary:
         )
 
     def inline(
-        self, source: str, *, file: str, line: int, rule: str = ""
+        self, source: str, *, file: str, line: int, rule: str = "", locale: str = ""
     ) -> tuple[Template | None, list[Problem]]:
         """Compile an inline reply text written in a rule file; never raises for its content.
 
         ``file`` and ``line`` say where the text starts (its first line): a mistake on the
         text's third line is reported at ``line + 2``. ``rule`` names the rule in the
-        problems. Returns ``(template, [])`` when the text compiles and ``(None, problems)``
+        problems; ``locale`` is the text's language when written per language. Returns
+        ``(template, [])`` when the text compiles and ``(None, problems)``
         when it does not (syntax error, forbidden tag, empty text), so that a loader
         collecting every problem of a rule book writes::
 
@@ -168,7 +169,7 @@ class TemplateLibrary:
             empty = "the reply text is empty, so there is nothing to send"
             return None, [Problem(file, line, empty, rule)]
         template, problems = self._compile(
-            source, name=rule or origin, origin=origin, locale="", file=file, first_line=line
+            source, name=rule or origin, origin=origin, locale=locale, file=file, first_line=line
         )
         return template, [_with_rule(problem, rule) for problem in problems]
 

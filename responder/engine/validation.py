@@ -140,7 +140,7 @@ class RuleValidator:
         pause = self._duration(block, "pause", name)
         gather = self._gather(block, name)
         self._check_conditions(block, name, fallback=fallback, misspelt=misspelt)
-        reply, text = self._answer(block, name)
+        reply, text, texts = self._answer(block, name, settings.languages)
         attachment = self._attachment(block, name)
         if self._error_count() > errors_before or self._dropped > dropped_before:
             return None
@@ -153,6 +153,7 @@ class RuleValidator:
             line=block.line,
             reply=reply,
             text=text,
+            texts=texts,
             description=str(block.get("description") or ""),
             keywords=keywords,
             all=all_words,
@@ -364,8 +365,11 @@ class RuleValidator:
             return HoursCondition(parsed, inside, spec) if parsed is not None else None
         return None
 
-    def _answer(self, block: Located, rule: str) -> tuple[str, Template | None]:
-        """The rule's template name, or its compiled inline text; ("", None) on a problem."""
+    def _answer(
+        self, block: Located, rule: str, languages: Sequence[str]
+    ) -> tuple[str, Template | None, tuple[tuple[str, Template], ...]]:
+        """The rule's template name, or its inline text (in the default language) and its
+        texts per language when written so; ``("", None, ())`` on a problem."""
         has_reply, has_text = "reply" in block, "text" in block
         if has_reply == has_text:
             self.error(
@@ -374,26 +378,86 @@ class RuleValidator:
                 "(exactly one of them)",
                 rule,
             )
-            return "", None
-        if has_text:
-            source = block["text"]
-            if isinstance(source, dict):  # text: {{ lead.first_name }}, read by YAML as a list
+            return "", None, ()
+        if not has_text:
+            return self._reply_name(block, rule), None, ()
+        source = block["text"]
+        line = block.line_of("text")
+        if isinstance(source, dict) and any(str(key).startswith("{") for key in source):
+            # text: {{ lead.first_name }}, read by YAML as a mapping inside a mapping
+            self.error(
+                line,
+                'put the reply in quotes, like  text: "Hi {{ lead.first_name }}!"  '
+                "(without quotes, YAML reads {{ ... }} as something else)",
+                rule,
+            )
+            return "", None, ()
+        if isinstance(source, Located):
+            return self._texts(source, line, rule, languages)
+        if not isinstance(source, str) or not source.strip():
+            self.error(line, "'text' must be the reply, in quotes", rule)
+            return "", None, ()
+        template, problems = self.templates.inline(source, file=self.file, line=line, rule=rule)
+        self.problems.extend(problems)
+        return "", template, ()
+
+    def _texts(
+        self, texts: Located, line: int, rule: str, languages: Sequence[str]
+    ) -> tuple[str, Template | None, tuple[tuple[str, Template], ...]]:
+        """``text:`` written per language, like  text: {en: "Hi!", es: "¡Hola!"}."""
+        example = 'like  text: {en: "Hi!", es: "¡Hola!"}'
+        if not languages:
+            self.error(
+                line,
+                "'text' gives a reply per language, but the settings name no languages: add  "
+                "languages: [en, es]  to the settings (the first is the default)",
+                rule,
+            )
+            return "", None, ()
+        if not texts:
+            self.error(line, f"'text' must give the reply for each language, {example}", rule)
+            return "", None, ()
+        known = ", ".join(languages)
+        compiled: list[tuple[str, Template]] = []
+        broken = False
+        for key, source in texts.items():
+            at = texts.line_of(key)
+            code = key.strip().lower()
+            if code not in languages:
+                maybe = did_you_mean(code, languages)
                 self.error(
-                    block.line_of("text"),
-                    'put the reply in quotes, like  text: "Hi {{ lead.first_name }}!"  '
-                    "(without quotes, YAML reads {{ ... }} as something else)",
+                    at,
+                    f"'{key}' is not one of the book's languages ({known}){maybe}; "
+                    "add it to  languages  in the settings, or use one of those",
                     rule,
                 )
-                return "", None
-            if not isinstance(source, str) or not source.strip():
-                self.error(block.line_of("text"), "'text' must be the reply, in quotes", rule)
-                return "", None
+                broken = True
+                continue
+            if not isinstance(source, str):
+                self.error(at, f"the {code} reply must be a text in quotes, {example}", rule)
+                broken = True
+                continue
             template, problems = self.templates.inline(
-                source, file=self.file, line=block.line_of("text"), rule=rule
+                source, file=self.file, line=at, rule=rule, locale=code
             )
             self.problems.extend(problems)
-            return "", template
-        return self._reply_name(block, rule), None
+            if template is None:
+                broken = True
+                continue
+            compiled.append((code, template))
+        default = languages[0]
+        if not broken and default not in dict(compiled):
+            self.error(
+                line,
+                f"'text' has no {default} reply, and {default} is the default language (the "
+                f'first of  languages): add  {default}: "..."  for the customers whose '
+                "language is not known",
+                rule,
+            )
+            return "", None, ()
+        if broken:
+            return "", None, ()
+        return "", dict(compiled)[default], tuple(compiled)
 
     def _reply_name(self, block: Located, rule: str) -> str:
         """The template named by ``reply``; "" after reporting why there is none."""
