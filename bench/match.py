@@ -15,6 +15,13 @@ It prints median and p99 per call, the load time of each book (wall clock, and t
 of this process, which a busy machine disturbs less), and PASS/FAIL for the targets: median
 <= 20 µs at 10,000 rules, the 10,000-rule median at most 3x the 10-rule median (each for every
 case), and 10,000 rules loaded in under 2 s (wall clock). Exit status 1 when a target fails.
+
+Then the cost of choosing the reply's language, in the same run, on the 1,000-rule book
+written again with ``settings: languages: [en, es]`` and a Spanish file of its template: the
+``hit`` decision for a lead whose locale decides (no detection) and for a lead without a
+locale (the message's language is detected), next to the book without languages; on the
+200-character message and on a short Spanish one. Target: detection adds at most
+:data:`TARGET_DETECTION_US` to the median decision.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ MESSAGE_LENGTH = 200
 TARGET_MEDIAN_US = 20.0
 TARGET_RATIO = 3.0
 TARGET_LOAD_S = 2.0
+TARGET_DETECTION_US = 40.0
+LANGUAGE_BOOK_SIZE = 1_000
 CASES = ("hit", "cooled", "miss")
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Kuala Lumpur
 
@@ -89,8 +98,9 @@ def rule_keywords(index: int) -> list[str]:
     ]
 
 
-def write_book(root: Path, count: int) -> tuple[Path, Path]:
-    """``count`` keyword rules in files of RULES_PER_FILE, and the one template they use."""
+def write_book(root: Path, count: int, languages: bool = False) -> tuple[Path, Path]:
+    """``count`` keyword rules in files of RULES_PER_FILE, and the one template they use;
+    with ``languages``, the settings name English and Spanish and the template has both."""
     rules_dir, templates_dir = root / "rules", root / "templates"
     rules_dir.mkdir(parents=True)
     templates_dir.mkdir(parents=True)
@@ -99,6 +109,12 @@ def write_book(root: Path, count: int) -> tuple[Path, Path]:
         "this is the answer for {{ rule.name }}.\n",
         encoding="utf-8",
     )
+    if languages:
+        (templates_dir / "answer.es.j2").write_text(
+            "¡Hola {{ lead.first_name | default('') }}! {{ vars.shop }} dice: "
+            "esta es la respuesta de {{ rule.name }}.\n",
+            encoding="utf-8",
+        )
     for start in range(0, count, RULES_PER_FILE):
         lines = (
             []
@@ -106,6 +122,7 @@ def write_book(root: Path, count: int) -> tuple[Path, Path]:
             else [
                 "settings:",
                 "  timezone: Asia/Kuala_Lumpur",
+                *(["  languages: [en, es]"] if languages else []),
                 "  vars:",
                 "    shop: Kopi Kita",
                 "",
@@ -136,10 +153,12 @@ def message_with(words: Sequence[str], length: int = MESSAGE_LENGTH) -> str:
     return text[: length - 1] + "?"
 
 
-def time_decide(book: RuleBook, text: str, iterations: int, cooled: str = "") -> Timing:
+def time_decide(
+    book: RuleBook, text: str, iterations: int, cooled: str = "", locale: str = "en"
+) -> Timing:
     """Time ``decide`` on ``text``; ``cooled`` names a rule that answered the lead just now."""
     message = Message(text=text, channel="whatsapp", received_at=NOW, id="1")
-    lead = Lead(id="1", name="Aisyah Rahman", locale="en")
+    lead = Lead(id="1", name="Aisyah Rahman", locale=locale)
     state = LeadState(
         first_seen=datetime(2026, 1, 1, tzinfo=UTC),
         last_reply={cooled: NOW} if cooled else {},
@@ -155,6 +174,8 @@ def time_decide(book: RuleBook, text: str, iterations: int, cooled: str = "") ->
         samples.append(clock() - start)
     samples.sort()
     label = "reply" if outcome.replies else (outcome.outcome.value if outcome.outcome else "?")
+    if outcome.language is not None:
+        label += f" {outcome.language.code} ({outcome.language.source.value})"
     return Timing(
         median_us=statistics.median(samples) / 1000,
         p99_us=samples[int(len(samples) * 0.99) - 1] / 1000,
@@ -197,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             del book
             gc.collect()
+        languages = language_cost(Path(tmp), args.iterations)
 
     print(f"decide() on a {MESSAGE_LENGTH}-character message, {args.iterations} calls per cell")
     print("hit    = contains a keyword of the middle rule: matching + rendering its reply")
@@ -240,10 +262,67 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         ]
     )
+    checks += print_language_cost(languages)
     print()
     for label, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
     return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+@dataclass(frozen=True)
+class LanguageCost:
+    first_detection_s: float  # loading the detector's models, once per process
+    rows: dict[str, dict[str, Timing]]  # message -> case -> timing
+
+
+LANGUAGE_CASES = ("no languages", "locale decides", "detected")
+
+
+def language_cost(tmp: Path, iterations: int) -> LanguageCost:
+    """The hit decision with and without choosing the reply's language (see the docstring)."""
+    plain = load_rulebook(*write_book(tmp / "plain", LANGUAGE_BOOK_SIZE))
+    book = load_rulebook(*write_book(tmp / "languages", LANGUAGE_BOOK_SIZE, languages=True))
+    if book.warnings or book.detector is None:
+        raise SystemExit(f"the two-language book is not as intended: {book.warnings[:3]}")
+    word = rule_keywords(LANGUAGE_BOOK_SIZE // 2)[1]
+    messages = {
+        "200 characters, English": message_with([word]),
+        "short, Spanish": f"¿Cuánto cuesta el {word}, por favor?",
+    }
+    start = time.perf_counter()
+    book.detector.detect("the first detection loads the models")
+    first = time.perf_counter() - start
+    rows = {}
+    for label, text in messages.items():
+        rows[label] = {
+            "no languages": time_decide(plain, text, iterations, locale=""),
+            "locale decides": time_decide(book, text, iterations, locale="es"),
+            "detected": time_decide(book, text, iterations, locale=""),
+        }
+    return LanguageCost(first, rows)
+
+
+def print_language_cost(cost: LanguageCost) -> list[tuple[str, bool, str]]:
+    print(
+        f"\nchoosing the reply's language, hit at {LANGUAGE_BOOK_SIZE:,} rules "
+        "(languages: [en, es]; the detector's models loaded once per process in "
+        f"{cost.first_detection_s:.2f} s)"
+    )
+    header = "".join(f"  {case:>16}" for case in LANGUAGE_CASES)
+    print(f"{'message':<26}{header}  {'detection adds':>15}   outcome when detected")
+    checks = []
+    for label, row in cost.rows.items():
+        cells = "".join(f"  {row[case].median_us:>13.1f} µs" for case in LANGUAGE_CASES)
+        added = row["detected"].median_us - row["locale decides"].median_us
+        print(f"{label:<26}{cells}  {added:>12.1f} µs   {row['detected'].outcome}")
+        checks.append(
+            (
+                f"detection adds <= {TARGET_DETECTION_US:.0f} µs to a decision ({label})",
+                added <= TARGET_DETECTION_US,
+                f"{added:.1f} µs",
+            )
+        )
+    return checks
 
 
 if __name__ == "__main__":

@@ -109,10 +109,11 @@ def _log(args: argparse.Namespace) -> int:
         local = record.at.astimezone(zone or UTC)
         when, what, rule = f"{local:%Y-%m-%d %H:%M:%S}", record.outcome.value, record.rule
         release = f"  [release {record.release}]" if record.release is not None else ""
+        language = f"  [language {record.language}]" if record.language else ""
         print(
             escape_controls(
                 f"{when}  lead {record.lead_id:<10} {what:<19} {rule or '-':<16} {record.reason}"
-                f"{release}"
+                f"{release}{language}"
             )
         )
         if record.text:

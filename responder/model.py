@@ -240,6 +240,9 @@ class DecisionRecord:
     normalized: str = ""
     #: No rule matched the message, or only a fallback rule did: what ``unanswered`` groups.
     unmatched: bool = False
+    #: The language the reply was written in (``es``); "" when no reply was written or the
+    #: rule book names no languages.
+    language: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -255,6 +258,7 @@ class DecisionRecord:
             "text": self.text,
             "normalized": self.normalized,
             "unmatched": self.unmatched,
+            "language": self.language,
         }
 
     @classmethod
@@ -274,6 +278,7 @@ class DecisionRecord:
             text=str(data.get("text") or ""),
             normalized=str(data.get("normalized") or ""),
             unmatched=bool(data.get("unmatched")),
+            language=str(data.get("language") or ""),
         )
 
 
@@ -293,6 +298,8 @@ class Sending:
     release: int | None = None
     #: The platform's storage reference of a file sent with the reply; empty for none.
     attachment: str = ""
+    #: The language the reply is written in ("" when the rule book names no languages).
+    language: str = ""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -303,6 +310,7 @@ class Sending:
                 "reserved_at": _iso(self.reserved_at),
                 "release": self.release,
                 "attachment": self.attachment,
+                "language": self.language,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -323,6 +331,7 @@ class Sending:
             reserved_at,
             int(release) if release is not None else None,
             str(data.get("attachment") or ""),
+            str(data.get("language") or ""),
         )
 
 

@@ -278,19 +278,24 @@ class Responder:
             deadline=(self.monotonic() + deadline) / 2,  # half the time left: the reply's
         )
         rule_name = decision.rule.name if decision.rule else ""
+        language = decision.language.code if decision.language is not None else ""
         if decision.outcome is not None or decision.rule is None:
-            return self._record(job, decision.outcome or Outcome.NO_MATCH, decision.why, rule_name)
+            outcome = decision.outcome or Outcome.NO_MATCH
+            return self._record(job, outcome, decision.why, rule_name, language=language)
         rule = decision.rule
 
         closes = window_closes(message, state, self.config)
         if closes is not None and now >= closes:
-            return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), rule.name)
+            reason = closed_reason(closes)
+            return self._record(job, Outcome.WINDOW_CLOSED, reason, rule.name, language=language)
         connection_id = self._channels.reply_connection(self.api, message, deadline)
         if connection_id is None:
             reason = "no connected channel to reply on"
-            return self._record(job, Outcome.CHANNEL_UNAVAILABLE, reason, rule.name)
+            return self._record(
+                job, Outcome.CHANNEL_UNAVAILABLE, reason, rule.name, language=language
+            )
         sending = Sending(
-            rule.name, decision.reply, connection_id, now, release, decision.attachment
+            rule.name, decision.reply, connection_id, now, release, decision.attachment, language
         )
         blocked = self.store.reserve_reply(
             job.key,
@@ -302,7 +307,7 @@ class Responder:
         )
         if blocked is not None:
             reason = blocked_reason(self.store, lead.id, blocked, decision, now=now, zone=zone)
-            return self._record(job, blocked, reason, rule.name)
+            return self._record(job, blocked, reason, rule.name, language=language)
         return self._deliver(job, sending, decision.why, closes, deadline, book)
 
     def _resume(
@@ -321,11 +326,16 @@ class Responder:
         if held is not None:
             self.store.release_reply(job.key, job.lead.id, sending.rule)
             reason = held_reason(held, book.settings.timezone)
-            return self._record(job, Outcome.PAUSED, reason, sending.rule)
+            return self._record(
+                job, Outcome.PAUSED, reason, sending.rule, language=sending.language
+            )
         closes = window_closes(job.message, state, self.config)
         if closes is not None and self.clock() >= closes:
             self.store.release_reply(job.key, job.lead.id, sending.rule)
-            return self._record(job, Outcome.WINDOW_CLOSED, closed_reason(closes), sending.rule)
+            reason = closed_reason(closes)
+            return self._record(
+                job, Outcome.WINDOW_CLOSED, reason, sending.rule, language=sending.language
+            )
         return self._deliver(job, sending, "taken over", closes, deadline, book)
 
     def _deliver(
@@ -342,9 +352,9 @@ class Responder:
         Raises RetryableError, keeping the reservation, when nothing is definite and a later
         attempt may still finish the job.
         """
-        rule, reply = sending.rule, sending.reply
+        rule, reply, language = sending.rule, sending.reply, sending.language
         if self.config.dry_run:
-            return self._record(job, Outcome.DRY_RUN, why, rule, reply)
+            return self._record(job, Outcome.DRY_RUN, why, rule, reply, language=language)
         if window_closes is not None:
             until_closed = (window_closes - self.clock()).total_seconds()
             deadline = min(deadline, self.monotonic() + until_closed)
@@ -354,21 +364,24 @@ class Responder:
             if leases.attempts_left(self.config, job):
                 raise
             if isinstance(exc, OutcomeUnknown):  # maybe sent: keep the reservation
-                return self._record(job, Outcome.FAILED, leases.gave_up(job, exc), rule)
+                reason = leases.gave_up(job, exc)
+                return self._record(job, Outcome.FAILED, reason, rule, language=language)
             outcome, reason = Outcome.FAILED, leases.gave_up(job, exc)
             if window_closes is not None and self.clock() >= window_closes:
                 outcome = Outcome.WINDOW_CLOSED
         if outcome is Outcome.SENT:
             return self._sent(job, sending, f"{why}; {reason}" if reason else why, book)
         self.store.release_reply(job.key, job.lead.id, rule)
-        return self._record(job, outcome, reason, rule)
+        return self._record(job, outcome, reason, rule, language=language)
 
     def _sent(self, job: Job, sending: Sending, reason: str, book: RuleBook) -> DecisionRecord:
         """The reply is with the lead: apply its rule's pause, if any, and record it."""
         rule = book.rule(sending.rule)
         if rule is not None and rule.pause:
             self.store.pause(job.lead.id, self.clock() + rule.pause)
-        return self._record(job, Outcome.SENT, reason, sending.rule, sending.reply)
+        return self._record(
+            job, Outcome.SENT, reason, sending.rule, sending.reply, language=sending.language
+        )
 
     def _send(self, job: Job, sending: Sending, deadline: float) -> tuple[Outcome, str]:
         """Send the reply once. Returns SENT, or a refusal that is final (WINDOW_CLOSED, FAILED).
@@ -426,6 +439,8 @@ class Responder:
         reason: str,
         rule: str = "",
         reply: str = "",
+        *,
+        language: str = "",
     ) -> DecisionRecord:
         return DecisionRecord(
             key=job.key,
@@ -439,6 +454,7 @@ class Responder:
             text=job.message.text[:TEXT_KEPT],
             normalized=normalize(job.message.text)[:TEXT_KEPT],
             unmatched=outcome is Outcome.NO_MATCH or rule in self._live[0].fallback_names,
+            language=language,
         )
 
 

@@ -209,9 +209,11 @@ class Pipeline:
         ago: timedelta | None = timedelta(0),
         omit: tuple[str, ...] = (),
         listed: bool = True,
+        locale: str = "",
         **fields: Any,
     ) -> Signed:
-        """A new message of the lead (``ago`` None: without a time), signed for delivery."""
+        """A new message of the lead (``ago`` None: without a time), signed for delivery;
+        ``locale`` is the lead's as the platform gives it (none by default)."""
         message = self.api.new_message(
             lead,
             listed=listed,
@@ -226,12 +228,15 @@ class Pipeline:
             },
         )
         event_data = {k: v for k, v in message.items() if k not in omit}
-        return Signed(*self.sign(EVENT_CONVERSATION_CREATED, event_data, lead), message)
+        signed = self.sign(EVENT_CONVERSATION_CREATED, event_data, lead, locale=locale)
+        return Signed(*signed, message)
 
     def sign(
-        self, event: str, event_data: dict[str, Any], lead: str | None = "1"
+        self, event: str, event_data: dict[str, Any], lead: str | None = "1", *, locale: str = ""
     ) -> tuple[bytes, dict[str, str]]:
-        profile = {"id": lead, "name": "Aisyah Rahman"} if lead else {}
+        profile: dict[str, Any] = {"id": lead, "name": "Aisyah Rahman"} if lead else {}
+        if lead and locale:
+            profile["locale"] = locale
         stamp = self.clock().timestamp()
         return build_delivery(event, event_data, profile, secret=SECRET, timestamp=stamp)
 

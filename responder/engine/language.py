@@ -34,6 +34,9 @@ class LanguageDetector(Protocol):
         block on anything outside the process.
         """
 
+    def warm(self) -> None:
+        """Get ready now (load models), so that the first message does not wait."""
+
 
 class Source(StrEnum):
     """What chose the reply language."""

@@ -200,6 +200,12 @@ class RuleBook:
             return rule.text
         return self.templates.select(rule.reply, locale)
 
+    def warm(self) -> None:
+        """Get what the first decision would otherwise wait for ready (the language
+        detector's models); for the service, before the book serves."""
+        if self.detector is not None:
+            self.detector.warm()
+
     def reply_language(self, locale: str, text: str) -> ReplyLanguage | None:
         """The language to answer a lead with ``locale`` who wrote ``text``; None when the
         book names no languages (replies then follow the lead's locale alone)."""

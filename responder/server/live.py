@@ -112,6 +112,7 @@ class LiveRelease:
                 "release %d cannot be loaded here, still serving %s: %s", number, self.number, exc
             )
             return
+        book.warm()
         self.serve(book, number)
         log.info("serving release %d (was %s)", number, self.number)
         self.number, self.problem = number, ""

@@ -45,6 +45,7 @@ class Service:
         releases_dir = releases_folder(config.store_url, config.releases_dir)
         try:
             first = first_book(config, self.releases, releases_dir)
+            first.book.warm()
         except BaseException:
             self.releases.close()
             self.store.close()

@@ -75,4 +75,5 @@ def decision(row: tuple[Any, ...]) -> DecisionRecord:
         text=text,
         normalized=normalized,
         unmatched=bool(row[11]),
+        language=row[12],
     )

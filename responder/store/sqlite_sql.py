@@ -7,7 +7,7 @@ the choice among the fixed fragments of :data:`FILTERS`.
 from responder.model import DecisionRecord
 from responder.store._convert import to_ts
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS claims (
@@ -59,7 +59,8 @@ SCHEMA = (
         release INTEGER,
         text TEXT NOT NULL DEFAULT '',
         normalized TEXT NOT NULL DEFAULT '',
-        unmatched INTEGER NOT NULL DEFAULT 0
+        unmatched INTEGER NOT NULL DEFAULT 0,
+        language TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, at)",
     "CREATE INDEX IF NOT EXISTS decisions_by_outcome ON decisions (outcome, at)",
@@ -91,6 +92,7 @@ ADDED_COLUMNS = (
     ("decisions", "text", "TEXT NOT NULL DEFAULT ''"),
     ("decisions", "normalized", "TEXT NOT NULL DEFAULT ''"),
     ("decisions", "unmatched", "INTEGER NOT NULL DEFAULT 0"),
+    ("decisions", "language", "TEXT NOT NULL DEFAULT ''"),
 )
 
 # Indexes on added columns: created once the columns are there.
@@ -151,13 +153,13 @@ RUNNING_PAUSES = """
 INSERT_DECISION = """
     INSERT OR IGNORE INTO decisions
         (key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized,
-         unmatched)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         unmatched, language)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 COLUMNS = (
     "key, lead_id, outcome, rule, at, reason, reply, message_id, release, text, normalized,"
-    " unmatched"
+    " unmatched, language"
 )
 
 SELECT_DECISIONS = "SELECT " + COLUMNS + " FROM decisions"  # noqa: S608 (constants only)
@@ -180,6 +182,7 @@ def decision_row(record: DecisionRecord) -> tuple[str | float | int | None, ...]
         record.text,
         record.normalized,
         int(record.unmatched),
+        record.language,
     )
 
 

@@ -256,6 +256,24 @@ def test_a_decision_keeps_the_release_it_was_made_with(store: Store) -> None:
     assert store.decision("m1") == replace(record("m1"), release=7)
 
 
+def test_a_decision_keeps_the_language_of_its_reply(store: Store) -> None:
+    store.finish(record("m1", reply="¡Hola!", language="es"))
+    store.finish(record("m2"))
+    assert [(r.key, r.language) for r in store.decisions()] == [("m2", ""), ("m1", "es")]
+    assert store.decision("m1") == record("m1", reply="¡Hola!", language="es")
+
+
+def test_a_reservation_keeps_the_language_of_its_reply(store: Store) -> None:
+    sending = Sending("hours", "Abrimos a las 9.", 123, reserved_at=T0, language="es")
+    store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    reserved = store.reserve_reply(
+        "m1", "lead-1", sending, cooldown=timedelta(0), budget=5, budget_period=timedelta(hours=1)
+    )
+    assert reserved is None
+    [job] = store.reclaim(owner="b", lease=LEASE, now=T0 + LEASE * 2)
+    assert job.sending is not None and job.sending.language == "es"
+
+
 def test_a_reservation_keeps_the_release_it_was_decided_with(store: Store) -> None:
     sending = Sending("hours", "We open at 9.", 123, reserved_at=T0, release=4)
     store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)

@@ -292,3 +292,32 @@ def test_a_file_from_before_the_message_text_is_upgraded_and_keeps_its_log(
         assert store.lead_state("L").held_by(at) == Pause("L", by="ana", at=at)
     finally:
         store.close()
+
+
+def test_a_file_from_before_the_language_column_is_upgraded_and_keeps_its_log(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as db:  # the decisions table as version 3 made it
+        db.executescript(
+            "DROP TABLE decisions; CREATE TABLE decisions (seq INTEGER PRIMARY KEY, key TEXT "
+            "NOT NULL UNIQUE, lead_id TEXT NOT NULL, outcome TEXT NOT NULL, rule TEXT NOT NULL,"
+            " at REAL NOT NULL, reason TEXT NOT NULL, reply TEXT NOT NULL, message_id TEXT NOT "
+            "NULL, release INTEGER, text TEXT NOT NULL DEFAULT '', normalized TEXT NOT NULL "
+            "DEFAULT '', unmatched INTEGER NOT NULL DEFAULT 0); INSERT INTO decisions VALUES "
+            "(1, 'm0', 'L', 'sent', 'r', 0, '', 'hi', '', 2, 'hello', 'hello', 0);"
+            "PRAGMA user_version = 3;"
+        )
+    store = SQLiteStore(path)
+    try:
+        at = datetime(2026, 12, 3, tzinfo=UTC)
+        store.finish(DecisionRecord("m1", "L", Outcome.SENT, at, reply="Hola", language="es"))
+        assert [(r.key, r.text, r.language) for r in store.decisions()] == [
+            ("m1", "", "es"),
+            ("m0", "hello", ""),
+        ]
+        with closing(sqlite3.connect(path)) as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (4,)
+    finally:
+        store.close()
