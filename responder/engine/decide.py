@@ -108,7 +108,7 @@ def decide(
     language = None
     if refusal is None:
         # Only a reply about to be written needs its language: no detection otherwise.
-        language = book.reply_language(lead.locale, message.text)
+        language = book.reply_language(rule, lead.locale, message.text)
         locale = language.locale if language is not None else lead.locale
         reply, failure = _fill_in(rule, book, hits, message, lead, local_now, locale)
         if not failure:

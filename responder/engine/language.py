@@ -12,7 +12,7 @@ anything with the same ``detect`` method will do (a test may pass its own).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -65,14 +65,20 @@ class ReplyLanguage:
 
 
 def choose_language(
-    locale: str, text: str, languages: Sequence[str], detector: LanguageDetector | None
+    locale: str,
+    text: str,
+    languages: Sequence[str],
+    detector: LanguageDetector | None,
+    written: Collection[str] | None = None,
 ) -> ReplyLanguage:
     """The reply language for a lead with ``locale`` who wrote ``text``.
 
     ``languages`` are the book's languages, the default first (at least one). The lead's
     locale decides when its language is one of them (``es_MX`` for ``es``); else
     ``detector`` (None: never detect, as for a book of one language) tells the language of
-    ``text``; when it cannot, the default language is used.
+    ``text``; when it cannot, the default language is used. ``written`` are the languages
+    the reply at hand is written in (None: all of them): a reply in the default language
+    only is not worth a detection.
     """
     default = languages[0]
     key = locale_key(locale)
@@ -85,6 +91,9 @@ def choose_language(
         return ReplyLanguage(default, default, Source.DEFAULT, "the book's only language" + besides)
     if detector is None:
         why = "the default; the book's other languages cannot be told from a message"
+        return ReplyLanguage(default, default, Source.DEFAULT, why + besides)
+    if written is not None and not any(code in written for code in languages[1:]):
+        why = f"the reply is written in {default} only"
         return ReplyLanguage(default, default, Source.DEFAULT, why + besides)
     found = detector.detect(text)
     if found is not None and found in languages:

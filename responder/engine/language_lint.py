@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from responder.engine.locales import locale_key
 from responder.engine.problems import Problem, Severity
-from responder.engine.rulebook import Rule
+from responder.engine.rulebook import Rule, reply_languages
 from responder.engine.template_lint import misnamed_variants
 from responder.engine.templates import TemplateLibrary
 
@@ -34,18 +33,9 @@ def missing_languages(
     misnamed = set(misnamed_variants(templates, rules, languages).values())
     warnings = []
     for rule in rules:
-        if rule.texts:
-            have = {code for code, _ in rule.texts}
-            file, line = rule.texts[0][1].place(1)
-        elif rule.text is not None:
-            have = {default}
-            file, line = rule.text.place(1)
-        else:
-            have = {
-                locale_key(t.locale).split("-")[0] or default
-                for t in templates.variants(rule.reply)
-            }
-            file, line = rule.file, rule.line
+        have = reply_languages(rule, templates, default)
+        inline = rule.inline_texts
+        file, line = inline[0].place(1) if inline else (rule.file, rule.line)
         missing = [
             code for code in languages if code not in have and (rule.reply, code) not in misnamed
         ]

@@ -20,7 +20,7 @@ from responder.engine.closures import ClosedTimes
 from responder.engine.hours import BusinessHours
 from responder.engine.language import LanguageDetector, ReplyLanguage, choose_language
 from responder.engine.language_detection import detector_for
-from responder.engine.locales import fallbacks
+from responder.engine.locales import fallbacks, locale_key
 from responder.engine.matching import Keyword, KeywordIndex, RegexSet
 from responder.engine.problems import Problem
 from responder.engine.templates import Template, TemplateLibrary
@@ -206,13 +206,36 @@ class RuleBook:
         if self.detector is not None:
             self.detector.warm()
 
-    def reply_language(self, locale: str, text: str) -> ReplyLanguage | None:
-        """The language to answer a lead with ``locale`` who wrote ``text``; None when the
-        book names no languages (replies then follow the lead's locale alone)."""
+    def reply_language(self, rule: Rule, locale: str, text: str) -> ReplyLanguage | None:
+        """The language to answer with ``rule``'s reply a lead with ``locale`` who wrote
+        ``text``; None when the book names no languages (replies then follow the lead's
+        locale alone)."""
         languages = self.settings.languages
         if not languages:
             return None
-        return choose_language(locale, text, languages, self.detector)
+        written = self._written.get(rule.order)
+        if written is None:
+            written = self._written[rule.order] = self._languages_of(rule)
+        return choose_language(locale, text, languages, self.detector, written)
+
+    @cached_property
+    def _written(self) -> dict[int, frozenset[str]]:
+        """Rule order -> the book's languages its reply is written in (filled as used)."""
+        return {}
+
+    def _languages_of(self, rule: Rule) -> frozenset[str]:
+        return reply_languages(rule, self.templates, self.settings.languages[0])
+
+
+def reply_languages(rule: Rule, templates: TemplateLibrary, default: str) -> frozenset[str]:
+    """The languages ``rule``'s reply is written in: its texts' languages, or those of its
+    template's files; a single text and a default file ``NAME.j2`` are in ``default``."""
+    if rule.texts:
+        return frozenset(code for code, _ in rule.texts)
+    if rule.text is not None:
+        return frozenset({default})
+    variants = templates.variants(rule.reply)
+    return frozenset(locale_key(t.locale).split("-")[0] or default for t in variants)
 
 
 def compile_rulebook(

@@ -63,6 +63,9 @@ def reply_to(book: RuleBook, text: str, lead: Lead = NO_LOCALE) -> tuple[str, st
         ("how much?", "en"),
         ("buenos días", "es"),
         ("what time do you open?", "en"),
+        # Longer messages, a name of the other language in them: only their start is read.
+        ("My name is José García and I would like to book a table for four tomorrow", "en"),
+        ("Me llamo John Smith y quisiera reservar una mesa para cuatro personas mañana", "es"),
         ("ok", None),  # two letters say nothing about a language
         ("OK!", None),
         ("👍", None),
@@ -141,6 +144,19 @@ def test_a_regional_file_still_serves_the_leads_regional_locale(tmp_path: Path) 
     book = book_from(tmp_path, BAKERY, templates)
     mexican = Lead(id="8", name="Alex Sample", locale="es_MX")
     assert reply_to(book, "hello", mexican)[0] == "¡Qué onda Alex!"
+
+
+def test_a_reply_in_the_default_language_only_needs_no_detection(tmp_path: Path) -> None:
+    rules = BAKERY + '  - name: hours\n    keywords: [horario]\n    text: "We open at 8."\n'
+    decision = decide(
+        Message(text="¿Cuál es el horario?"),
+        NO_LOCALE,
+        book_from(tmp_path, rules, TEMPLATES),
+        RETURNING,
+        NOW,
+    )
+    assert decision.reply == "We open at 8."
+    assert str(decision.language) == "language en: the reply is written in en only"
 
 
 def test_a_book_without_languages_follows_the_locale_alone_and_detects_nothing(
