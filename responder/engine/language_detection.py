@@ -63,8 +63,8 @@ class LinguaDetector:
     """A :class:`~responder.engine.language.LanguageDetector` for a fixed set of languages.
 
     Make it with :func:`detector_for`, which shares one per set of languages in a process.
-    The models are loaded at the first :meth:`detect` (or :meth:`warm`), not when it is made,
-    so that loading a rule book stays cheap for the tools that never detect.
+    The models are loaded as messages need them, not when it is made, so that loading a rule
+    book stays cheap for the tools that never detect; :meth:`warm` loads them all at once.
     """
 
     def __init__(self, codes: tuple[str, ...]) -> None:
@@ -78,17 +78,27 @@ class LinguaDetector:
             raise ValueError("detection needs at least two languages")
         self.codes = codes
         self._codes = languages
-        builder = LanguageDetectorBuilder.from_languages(*languages)
-        self._precise: LanguageDetector = builder.build()
-        self._quick: LanguageDetector = builder.with_low_accuracy_mode().build()
+        self._precise, self._quick = self._build(preload=False)
+        self._warm = False
+
+    def _build(self, *, preload: bool) -> tuple[LanguageDetector, LanguageDetector]:
+        precise = LanguageDetectorBuilder.from_languages(*self._codes)
+        quick = LanguageDetectorBuilder.from_languages(*self._codes).with_low_accuracy_mode()
+        if preload:
+            precise = precise.with_preloaded_language_models()
+            quick = quick.with_preloaded_language_models()
+        return precise.build(), quick.build()
 
     def __repr__(self) -> str:
         return f"LinguaDetector({self.codes!r})"
 
     def warm(self) -> None:
-        """Load the models now, so that the first message does not wait for them."""
-        self._precise.compute_language_confidence_values("warm up")
-        self._quick.compute_language_confidence_values("warm up")
+        """Load every model now (about 120 MB for English and Spanish), so that no message
+        waits for one; without this, each is loaded when a message first needs it. Done
+        once: books with the same languages share the detector (:func:`detector_for`)."""
+        if not self._warm:
+            self._precise, self._quick = self._build(preload=True)
+            self._warm = True
 
     def detect(self, text: str) -> str | None:
         sample = _sample(text)
