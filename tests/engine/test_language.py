@@ -258,3 +258,14 @@ def test_a_reply_missing_a_language_is_a_warning(tmp_path: Path) -> None:
 
 def test_a_complete_book_has_no_language_warning(tmp_path: Path) -> None:
     assert problems_of(tmp_path, BAKERY) == []
+
+
+def test_a_language_that_cannot_be_recognised_is_a_warning_at_the_settings(
+    tmp_path: Path,
+) -> None:
+    rules = "settings:\n  languages: [en, xq]\nrules:\n  - name: hi\n    keywords: [hello]\n"
+    rules += '    text: {en: "Hi", xq: "Hi"}\n'
+    assert shown(problems_of(tmp_path, rules)) == [
+        "rules.yaml:2: warning: the language of a message cannot be recognised as 'xq', so "
+        "replies are in xq only for leads whose locale is xq"
+    ]
