@@ -224,7 +224,7 @@ class RuleBook:
         return {}
 
     def _languages_of(self, rule: Rule) -> frozenset[str]:
-        return reply_languages(rule, self.templates, self.settings.languages[0])
+        return _answer_languages(rule, self.templates, self.settings.languages[0])
 
 
 def reply_languages(rule: Rule, templates: TemplateLibrary, default: str) -> frozenset[str]:
@@ -236,6 +236,12 @@ def reply_languages(rule: Rule, templates: TemplateLibrary, default: str) -> fro
         return frozenset({default})
     variants = templates.variants(rule.reply)
     return frozenset(locale_key(t.locale).split("-")[0] or default for t in variants)
+
+
+def _answer_languages(rule: Rule, templates: TemplateLibrary, default: str) -> frozenset[str]:
+    """The languages in which ``rule``'s answer differs: its reply's and its attachment's."""
+    attached = {key.split("-")[0] for key in rule.attachment if key}
+    return reply_languages(rule, templates, default) | attached
 
 
 def compile_rulebook(

@@ -159,6 +159,17 @@ def test_a_reply_in_the_default_language_only_needs_no_detection(tmp_path: Path)
     assert str(decision.language) == "language en: the reply is written in en only"
 
 
+def test_an_attachment_per_language_follows_the_message(tmp_path: Path) -> None:
+    rules = BAKERY + (
+        '  - name: menu\n    keywords: [menu, carta]\n    text: "Menu"\n'
+        '    attachment: {en: "uploads/menu-en.pdf", es: "uploads/carta-es.pdf"}\n'
+    )
+    book = book_from(tmp_path, rules, TEMPLATES)
+    decision = decide(Message(text="¿Me pasan la carta?"), NO_LOCALE, book, RETURNING, NOW)
+    assert decision.attachment == "uploads/carta-es.pdf"
+    assert str(decision.language) == "language es: detected from the message"
+
+
 def test_a_book_without_languages_follows_the_locale_alone_and_detects_nothing(
     tmp_path: Path,
 ) -> None:
