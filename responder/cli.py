@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from responder.cli_activity import add_activity_commands
 from responder.cli_pauses import add_pause_commands
 from responder.cli_releases import add_release_commands
+from responder.cli_users import add_user_commands
 from responder.config import Config, environment_setting, load_config
 from responder.engine import authoring
 from responder.engine.decide import Decision
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     add_release_commands(commands, _folder_options)
     add_pause_commands(commands)
     add_activity_commands(commands)
+    add_user_commands(commands)
     _service_commands(commands)
     return parser
 
@@ -284,7 +286,10 @@ def _serve(args: argparse.Namespace) -> int:
         # instead, here with its message rather than in a worker.
         config = load_config(env)
         _import_folder(config)
-        watching = config.sandbox if config.watch_rules is None else config.watch_rules
+        # In the sandbox a saved file goes live at once, unless the console is on: there, a
+        # save waits for the author's Publish.
+        sandboxed = config.sandbox and not config.console
+        watching = sandboxed if config.watch_rules is None else config.watch_rules
         watcher = FolderWatcher(config, lambda line: print(line, flush=True)) if watching else None
         if watcher is not None:
             watcher.start()

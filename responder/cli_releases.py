@@ -71,7 +71,7 @@ def _publish(args: argparse.Namespace) -> int:
             releases,
             args.rules,
             args.templates,
-            author=_author(),
+            author=author(),
             source=ReleaseSource.CLI,
             note=args.note,
         )
@@ -80,7 +80,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     with _opened(args.store) as releases:
-        published = roll_back(releases, args.number, releases_folder(args.store), author=_author())
+        published = roll_back(releases, args.number, releases_folder(args.store), author=author())
     return _report(published, f" (the files of release {args.number})")
 
 
@@ -163,7 +163,8 @@ def _zone(releases: ReleaseStore, live: int | None, folder: Path) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def _author() -> str:
+def author() -> str:
+    """Who runs this command, as the record of changes names them: user@host."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no name for this user id (a container, say)

@@ -43,6 +43,10 @@ class Config:
     dry_run: bool = False
     # Sandbox: talking to the local simulator; a webhook secret is then not required.
     sandbox: bool = False
+    # The web console under /console (responder/console); its session cookies are signed with
+    # console_secret (in the sandbox, one is made and kept in var/console-secret when unset).
+    console: bool = True
+    console_secret: str = field(default="", repr=False)
 
     max_body_bytes: int = 1024 * 1024
     timestamp_tolerance: timedelta = timedelta(seconds=300)
@@ -144,6 +148,8 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_WATCH_RULES": ("watch_rules", _flag),
     "RESPONDER_DRY_RUN": ("dry_run", _flag),
     "RESPONDER_SANDBOX": ("sandbox", _flag),
+    "RESPONDER_CONSOLE": ("console", _flag),
+    "RESPONDER_CONSOLE_SECRET": ("console_secret", str.strip),
     "RESPONDER_TIMESTAMP_TOLERANCE": ("timestamp_tolerance", parse_duration),
     "RESPONDER_ESCALATION_PAUSE": ("escalation_pause", parse_duration),
     "RESPONDER_TAKEOVER_PAUSE": ("takeover_pause", parse_duration),

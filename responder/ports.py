@@ -36,6 +36,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from responder.model import (
+    Account,
+    Change,
     Connection,
     DecisionRecord,
     Job,
@@ -52,6 +54,8 @@ from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswer
 CLAIM_TTL = timedelta(days=7)
 # At least this many of the newest releases are kept (and always the live one).
 RELEASES_KEPT = 200
+# The console's record of changes keeps this many, newest first.
+CHANGES_KEPT = 1000
 
 
 class PlatformApi(Protocol):
@@ -363,6 +367,50 @@ class ReleaseStore(Protocol):
 
     def releases(self, limit: int = RELEASES_KEPT) -> list[Release]:
         """The newest ``limit`` releases, newest first, without their files."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class AccountStore(Protocol):
+    """The console's accounts, its record of changes, and its count of failed logins.
+
+    Implemented beside each state store (same SQLite file or Redis prefix); both pass the same
+    contract tests. Every method may raise StoreUnavailable. Nothing here is read on the way
+    of a delivery.
+    """
+
+    def add_account(self, account: Account) -> bool:
+        """Store a new account; False, changing nothing, when the name is taken."""
+        ...
+
+    def account(self, name: str) -> Account | None:
+        """The account called ``name``, if any."""
+        ...
+
+    def accounts(self) -> list[Account]:
+        """Every account, by name."""
+        ...
+
+    def remove_account(self, name: str) -> bool:
+        """Remove the account; False when there was none."""
+        ...
+
+    def record_change(self, change: Change) -> None:
+        """Keep ``change`` (the newest ``CHANGES_KEPT`` are kept)."""
+        ...
+
+    def changes(self, limit: int = 50) -> list[Change]:
+        """The newest changes first."""
+        ...
+
+    def failed_login(self, key: str, *, now: datetime, window: timedelta) -> int:
+        """Count one failed login under ``key`` (an address or an account name); return how
+        many ``key`` had in the ``window`` before ``now``, this one included."""
+        ...
+
+    def failed_logins(self, key: str, *, now: datetime, window: timedelta) -> int:
+        """How many failed logins ``key`` had in the ``window`` before ``now``."""
         ...
 
     def close(self) -> None: ...

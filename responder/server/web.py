@@ -26,6 +26,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["responder"] = service
     app.before_request(service.start)
+    if config.console:
+        from responder.console import register
+
+        register(app, service)
 
     @app.post("/webhook")
     def webhook() -> ResponseReturnValue:

@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 
 from responder.errors import ConfigError
-from responder.ports import ReleaseStore, Store
+from responder.ports import AccountStore, ReleaseStore, Store
 
-__all__ = ["open_releases", "open_store", "releases_folder"]
+__all__ = ["open_accounts", "open_releases", "open_store", "releases_folder"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -58,6 +58,22 @@ def open_releases(url: str, *, prefix: str | None = None) -> ReleaseStore:
     from responder.store.sqlite_releases import SQLiteReleases
 
     return SQLiteReleases(_sqlite_path(text, scheme))
+
+
+def open_accounts(url: str, *, prefix: str | None = None) -> AccountStore:
+    """Open the console's accounts kept beside the store ``url`` names (see open_store)."""
+    text = url.strip()
+    scheme_match = _SCHEME.match(text)
+    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    if scheme in ("redis", "rediss"):
+        from responder.store.redis_accounts import RedisAccounts
+
+        return RedisAccounts(text, prefix=prefix)
+    if prefix is not None:
+        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")
+    from responder.store.sqlite_accounts import SQLiteAccounts
+
+    return SQLiteAccounts(_sqlite_path(text, scheme))
 
 
 def releases_folder(url: str, configured: Path | None = None) -> Path:

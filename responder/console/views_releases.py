@@ -1,0 +1,171 @@
+"""The Publish and Releases pages: what would go live and why it may not, the releases with
+who published them, the difference between any two, and rolling back."""
+
+from __future__ import annotations
+
+import difflib
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from responder.console import blueprint, console, words
+from responder.console.security import editors_only
+from responder.engine import authoring
+from responder.engine.book_diff import describe_changes
+from responder.model import Change, Release, ReleaseSource, utcnow
+from responder.publishing import ReleaseNotFound, publish_folder, read_book, rollback
+
+
+def _live() -> Release | None:
+    releases = console().releases
+    number = releases.live_number()
+    return releases.release(number) if number is not None else None
+
+
+def _blocked(report: authoring.CheckReport, changes: list[str]) -> str:
+    """Why Publish is disabled, in one sentence; "" when it is not."""
+    errors = len(report.errors)
+    if errors:
+        return (
+            f"Publish is off until the {errors} problem{'s' if errors > 1 else ''} below "
+            f"{'are' if errors > 1 else 'is'} fixed, so customers never get a broken reply."
+        )
+    if not changes:
+        return "Nothing to publish: the rules are the same as the live release."
+    return ""
+
+
+@blueprint.get("/publish")
+def publish() -> ResponseReturnValue:
+    state = console()
+    live = _live()
+    folder = read_book(state.config.rules_dir, state.config.templates_dir)
+    changes = (
+        describe_changes(live.files if live else {}, folder)
+        if live
+        else ["publishes the first release"]
+    )
+    if live is not None and not changes and live.files != folder:
+        changes = ["changes the files' layout or comments only"]
+    report = authoring.check(state.config.rules_dir, state.config.templates_dir)
+    return render_template(
+        "publish.html",
+        live=live,
+        changes=changes,
+        report=report,
+        report_text=authoring.format_check(report),
+        blocked=_blocked(report, changes),
+        moment=lambda at: words.moment(at, state.zone),
+        sources=words.SOURCES,
+    )
+
+
+@blueprint.post("/publish")
+@editors_only
+def publish_now() -> ResponseReturnValue:
+    state = console()
+    published = publish_folder(
+        state.releases,
+        state.config.rules_dir,
+        state.config.templates_dir,
+        author=g.user.name,
+        source=ReleaseSource.CONSOLE,
+        note=request.form.get("note", "").strip()[:200],
+    )
+    if published.release is None:
+        flash("Not published: the check found problems. Nothing changed for customers.")
+        return redirect(url_for("console.publish"))
+    number = published.release.number
+    what = f"published release {number}"
+    state.accounts.record_change(Change(utcnow(), g.user.name, what))
+    flash(
+        f"Release {number} is live. Every instance serves it within a few seconds; "
+        "Releases can roll it back in one click."
+    )
+    return redirect(url_for("console.publish"))
+
+
+@blueprint.get("/releases")
+def releases() -> ResponseReturnValue:
+    state = console()
+    listed = state.releases.releases(limit=100)
+    live = state.releases.live_number()
+    diff_words: list[str] = []
+    diff_lines: list[str] = []
+    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    older = newer = None
+    if a is not None and b is not None:
+        older, newer = state.releases.release(min(a, b)), state.releases.release(max(a, b))
+        if older is None or newer is None:
+            flash("One of those releases is no longer kept.")
+        else:
+            diff_words = describe_changes(older.files, newer.files) or ["no difference"]
+            diff_lines = _file_diff(older, newer)
+    return render_template(
+        "releases.html",
+        releases=listed,
+        live=live,
+        moment=lambda at: words.moment(at, state.zone),
+        zone=state.zone.key,
+        sources=words.SOURCES,
+        older=older,
+        newer=newer,
+        diff_words=diff_words,
+        diff_lines=diff_lines,
+        changes=state.accounts.changes(limit=30),
+    )
+
+
+def _file_diff(older: Release, newer: Release) -> list[str]:
+    lines: list[str] = []
+    for name in sorted(set(older.files) | set(newer.files)):
+        before = older.files.get(name, "").splitlines(keepends=True)
+        after = newer.files.get(name, "").splitlines(keepends=True)
+        lines.extend(
+            difflib.unified_diff(
+                before,
+                after,
+                f"release {older.number}: {name}",
+                f"release {newer.number}: {name}",
+            )
+        )
+    return [line.rstrip("\n") for line in lines]
+
+
+@blueprint.get("/releases/<int:number>/rollback")
+def confirm_rollback(number: int) -> ResponseReturnValue:
+    state = console()
+    release = state.releases.release(number)
+    if release is None:
+        abort(404)
+    live = _live()
+    changes = describe_changes(live.files, release.files) if live else []
+    return render_template(
+        "rollback.html",
+        release=release,
+        live=live,
+        changes=changes,
+        moment=lambda at: words.moment(at, state.zone),
+    )
+
+
+@blueprint.post("/releases/<int:number>/rollback")
+@editors_only
+def rollback_now(number: int) -> ResponseReturnValue:
+    state = console()
+    try:
+        published = rollback(state.releases, number, state.releases_dir, author=g.user.name)
+    except ReleaseNotFound:
+        abort(404)
+    if published.release is None:
+        flash(
+            f"Release {number} no longer passes the check here, so it was not brought back: "
+            + "; ".join(p.message for p in published.report.errors[:3])
+        )
+        return redirect(url_for("console.releases"))
+    new = published.release.number
+    state.accounts.record_change(
+        Change(utcnow(), g.user.name, f"rolled back to release {number} (as release {new})")
+    )
+    flash(f"Rolled back: release {number}'s rules are live again, as release {new}.")
+    return redirect(url_for("console.releases"))

@@ -1,0 +1,68 @@
+"""Rules and moments said in words, for the console's pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from responder.engine.hours import show_moment
+from responder.model import ReleaseSource
+
+SOURCES = {
+    ReleaseSource.FOLDER: "the rules folder",
+    ReleaseSource.CONSOLE: "the console",
+    ReleaseSource.ROLLBACK: "a roll back",
+    ReleaseSource.CLI: "the command line",
+}
+
+
+def _listed(items: Any) -> str:
+    words = [f'"{item}"' for item in (items if isinstance(items, list) else [items])]
+    if len(words) > 4:
+        words = [*words[:4], f"{len(words) - 4} more"]
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def trigger(rule: Mapping[str, Any]) -> str:
+    """What makes the rule answer, as a sentence: 'When a customer writes "price" or ...'."""
+    parts: list[str] = []
+    if rule.get("fallback") is True:
+        return "When no other rule answers."
+    if rule.get("keywords"):
+        parts.append(f"When a customer writes {_listed(rule['keywords'])}")
+    if rule.get("all"):
+        joined = (
+            " and ".join(f'"{w}"' for w in rule["all"])
+            if isinstance(rule["all"], list)
+            else rule["all"]
+        )
+        parts.append(f"{'and' if parts else 'When a message has'} all of {joined}")
+    if rule.get("regex"):
+        parts.append(f"{'or' if parts else 'When'} a message fits the pattern {rule['regex']}")
+    if rule.get("exclude"):
+        parts.append(f"but not with {_listed(rule['exclude'])}")
+    if rule.get("first_message") is True:
+        parts.append("the first message of a customer" if not parts else "in a first message")
+    if rule.get("during"):
+        parts.append(f"during {rule['during']} hours")
+    if rule.get("outside"):
+        parts.append(f"outside {rule['outside']} hours")
+    if not parts:
+        return "Every message."
+    text = ", ".join(parts)
+    if not text.startswith("When"):
+        text = (
+            "When it is " + text
+            if (rule.get("during") or rule.get("outside")) and len(parts) == 1
+            else "For " + text
+        )
+    return text[0].upper() + text[1:] + "."
+
+
+def moment(at: datetime, zone: ZoneInfo | None) -> str:
+    """A moment in the business's zone, the zone named: 'Thu 03 Dec 2026 14:02 (Asia/...)'."""
+    return show_moment(at, zone)
