@@ -1,0 +1,58 @@
+"""Fixtures of the console tests: a copy of the project's rule book, a service on it, accounts."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from responder.console.accounts import add_account
+from responder.model import Role
+from responder.simulator import Simulator
+from responder.store import open_accounts
+from tests.harness import API_KEY, ROOT, SECRET, service_config
+
+PASSWORD = "correct horse battery"
+VIEWER_PASSWORD = "only looking here"
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(api_key=API_KEY, webhook_secret=SECRET) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    """A copy of the project's rules and templates folders; returns their parent."""
+    for part in ("rules", "templates"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    return tmp_path
+
+
+def console_config(sim: Simulator, book: Path, **overrides: Any) -> dict[str, Any]:
+    return service_config(
+        sim,
+        book,
+        rules_dir=book / "rules",
+        templates_dir=book / "templates",
+        releases_dir=book / "releases",
+        console_secret="test-secret-" + "x" * 24,
+        release_poll=timedelta(seconds=0.1),
+        reply_budget=1000,
+        **overrides,
+    )
+
+
+def add_people(book: Path) -> None:
+    """An editor 'sam' and a viewer 'vic' in the store of ``console_config``."""
+    accounts = open_accounts(str(book / "responder.db"))
+    try:
+        add_account(accounts, "sam", Role.EDITOR, PASSWORD, by="test")
+        add_account(accounts, "vic", Role.VIEWER, VIEWER_PASSWORD, by="test")
+    finally:
+        accounts.close()
