@@ -35,17 +35,16 @@ def book(tmp_path: Path) -> Path:
 
 
 def console_config(sim: Simulator, book: Path, **overrides: Any) -> dict[str, Any]:
-    return service_config(
-        sim,
-        book,
-        rules_dir=book / "rules",
-        templates_dir=book / "templates",
-        releases_dir=book / "releases",
-        console_secret="test-secret-" + "x" * 24,
-        release_poll=timedelta(seconds=0.1),
-        reply_budget=1000,
+    settings: dict[str, Any] = {
+        "rules_dir": book / "rules",
+        "templates_dir": book / "templates",
+        "releases_dir": book / "releases",
+        "console_secret": "test-secret-" + "x" * 24,
+        "release_poll": timedelta(seconds=0.1),
+        "reply_budget": 1000,
         **overrides,
-    )
+    }
+    return service_config(sim, book, **settings)
 
 
 def add_people(book: Path) -> None:
