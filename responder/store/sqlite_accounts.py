@@ -92,7 +92,9 @@ class SQLiteAccounts:
             cursor = conn.execute(
                 "INSERT INTO changes (data) VALUES (?)", (json.dumps(change.to_dict()),)
             )
-            conn.execute("DELETE FROM changes WHERE id <= ?", ((cursor.lastrowid or 0) - CHANGES_KEPT,))
+            conn.execute(
+                "DELETE FROM changes WHERE id <= ?", ((cursor.lastrowid or 0) - CHANGES_KEPT,)
+            )
 
     def changes(self, limit: int = 50) -> list[Change]:
         with self._transaction() as conn:

@@ -87,7 +87,9 @@ def test_a_change_without_the_csrf_token_is_refused(app: Flask, book: Path) -> N
     client = app.test_client()
     log_in(client)
     before = (book / "rules" / "faq.yaml").read_text()
-    response = client.post("/console/rules/switch", data={"file": "faq.yaml", "index": "0", "on": "0"})
+    response = client.post(
+        "/console/rules/switch", data={"file": "faq.yaml", "index": "0", "on": "0"}
+    )
     assert response.status_code == 400
     assert (book / "rules" / "faq.yaml").read_text() == before
     good = token(client, "/console/rules")

@@ -22,7 +22,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev dependencies install it
-    pytest.skip("browser tests skipped: the playwright package is not installed", allow_module_level=True)
+    pytest.skip(
+        "browser tests skipped: the playwright package is not installed", allow_module_level=True
+    )
 if not CHROMIUM.exists():
     pytest.skip(
         f"browser tests skipped: no browser at {CHROMIUM} (apt-get install -y chromium)",
@@ -122,13 +124,15 @@ def test_an_editor_writes_a_rule_publishes_it_and_rolls_it_back(
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").first).to_contain_text("Saved 'gluten free'")
     assert "gluten free" in (book / "rules" / "faq.yaml").read_text()
-    assert "# Rules of \"Kopi Kita\"" in (book / "rules" / "faq.yaml").read_text()  # comments kept
+    assert '# Rules of "Kopi Kita"' in (book / "rules" / "faq.yaml").read_text()  # comments kept
 
     # Saved is not live: the service still answers as before.
     assert "gluten free" not in ask(sim, served, "before", "gluten?")
 
     go(page, "Publish")
-    expect(page.get_by_role("listitem").filter(has_text="Adds the rule 'gluten free'")).to_be_visible()
+    expect(
+        page.get_by_role("listitem").filter(has_text="Adds the rule 'gluten free'")
+    ).to_be_visible()
     shoot(page, "publish-1280")
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_role("status").first).to_contain_text("Release 2 is live")
@@ -150,7 +154,9 @@ def test_an_editor_writes_a_rule_publishes_it_and_rolls_it_back(
     assert "gluten free" not in ask(sim, served, "rolled-back", "gluten?")
 
 
-def test_the_raw_tab_checks_the_whole_file_as_it_is_typed(browser: Browser, served: Running) -> None:
+def test_the_raw_tab_checks_the_whole_file_as_it_is_typed(
+    browser: Browser, served: Running
+) -> None:
     page = open_page(browser)
     log_in(page, served.url)
     page.get_by_role("link", name="faq.yaml").click()
@@ -239,5 +245,3 @@ def test_the_login_page(browser: Browser, served: Running) -> None:
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("alert")).to_contain_text("do not match an account")
         shoot(page, name)
-
-
