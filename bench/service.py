@@ -11,8 +11,10 @@ on Ctrl-C. In one run it starts:
 * later, in place of the service, a bare Flask app that only answers 202 to ``POST /webhook``,
   under the same gunicorn settings: the ceiling the web stack alone allows.
 
-``--worker gthread`` serves both with gunicorn's thread worker instead of the service's own
-(responder/server/worker.py), to compare the two.
+``--console both`` serves the service twice, with the console on and then off, at the same
+rates: the console must add nothing to a delivery's work. ``--worker gthread`` serves both
+apps with gunicorn's thread worker instead of the service's own (responder/server/worker.py),
+to compare the two.
 
 For each rate (default 100, 200 and 400 deliveries/s, each for ``--duration`` seconds) an
 open-loop generator sends signed ``conversation_created`` deliveries at fixed instants,
@@ -584,7 +586,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="responder",
         help="serve both apps with the service's worker (production) or gunicorn's thread worker",
     )
+    parser.add_argument(
+        "--console",
+        choices=("on", "off", "both"),
+        default="on",
+        help="serve with the console on (the default), off, or both one after the other, "
+        "to show the console adds nothing to a delivery's work",
+    )
     args = parser.parse_args(argv)
+    variants = {
+        "on": [("service", "true")],
+        "off": [("service", "false")],
+        "both": [("service", "true"), ("console off", "false")],
+    }[args.console]
     try:
         rates = [int(r) for r in args.rates.split(",") if r.strip()]
     except ValueError:
@@ -613,58 +627,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_url = f"http://{HOST}:{sim_port}"
         sim = start_simulator(sim_port, args.latency)
         processes.append(sim)
-        service_port = free_port()
-        service = start_gunicorn(
-            "service",
-            "responder.server.web:create_app()",
-            service_port,
-            {
-                "ABC_API_KEY": API_KEY,
-                "ABC_API_URL": f"{sim_url}/v1",
-                "ABC_WEBHOOK_SECRET": SECRET,
-                "RESPONDER_STORE": str(Path(tmp) / "responder.db"),
-                "RESPONDER_RULES": str(ROOT / "rules"),
-                "RESPONDER_TEMPLATES": str(ROOT / "templates"),
-            },
-            extra,
-        )
-        processes.append(service)
-        # Warm up (first connections, first SQLite pages, lazy imports); not measured.
-        warm_ids = [str(900_000 + i) for i in range(WARMUP)]
-        run_phase(
-            "warm-up",
-            service,
-            service_port,
-            50,
-            registered_deliveries(sim_url, warm_ids),
-            warm_ids,
-            sim,
-            sim_url,
-            client,
-        )
-        for phase, rate in enumerate(rates):
-            count = int(rate * args.duration)
-            lead_ids = [str(1_000_000 * (phase + 1) + i) for i in range(count)]
-            print(
-                f"service at {rate}/s: registering {count} leads in the simulator ...", flush=True
+        for number, (target, console) in enumerate(variants):
+            service_port = free_port()
+            service = start_gunicorn(
+                target,
+                "responder.server.web:create_app()",
+                service_port,
+                {
+                    "ABC_API_KEY": API_KEY,
+                    "ABC_API_URL": f"{sim_url}/v1",
+                    "ABC_WEBHOOK_SECRET": SECRET,
+                    "RESPONDER_STORE": str(Path(tmp) / f"responder-{number}.db"),
+                    "RESPONDER_CONSOLE": console,
+                    "RESPONDER_CONSOLE_SECRET": "bench-console-secret",
+                    "RESPONDER_RULES": str(ROOT / "rules"),
+                    "RESPONDER_TEMPLATES": str(ROOT / "templates"),
+                },
+                extra,
             )
-            deliveries = registered_deliveries(sim_url, lead_ids)
-            time.sleep(1)  # let the simulator's request threads wind down
-            print(f"service at {rate}/s: sending ...", flush=True)
-            results.append(
-                run_phase(
-                    "service",
-                    service,
-                    service_port,
-                    rate,
-                    deliveries,
-                    lead_ids,
-                    sim,
-                    sim_url,
-                    client,
+            processes.append(service)
+            # Warm up (first connections, first SQLite pages, lazy imports); not measured.
+            warm_ids = [str(900_000 + 10_000 * number + i) for i in range(WARMUP)]
+            run_phase(
+                "warm-up",
+                service,
+                service_port,
+                50,
+                registered_deliveries(sim_url, warm_ids),
+                warm_ids,
+                sim,
+                sim_url,
+                client,
+            )
+            for phase, rate in enumerate(rates):
+                count = int(rate * args.duration)
+                first_id = 1_000_000 * (phase + 1 + number * len(rates))
+                lead_ids = [str(first_id + i) for i in range(count)]
+                print(f"{target} at {rate}/s: registering {count} leads ...", flush=True)
+                deliveries = registered_deliveries(sim_url, lead_ids)
+                time.sleep(1)  # let the simulator's request threads wind down
+                print(f"{target} at {rate}/s: sending ...", flush=True)
+                results.append(
+                    run_phase(
+                        target,
+                        service,
+                        service_port,
+                        rate,
+                        deliveries,
+                        lead_ids,
+                        sim,
+                        sim_url,
+                        client,
+                    )
                 )
-            )
-        service.stop()
+            service.stop()
 
         if not args.no_ceiling:
             ceiling_port = free_port()

@@ -1,0 +1,96 @@
+"""What the console's pages say, through Flask's test client: the rules in order and in words,
+the live check beside its field, and a Publish that stays off while the book has an error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from responder.server.web import create_app
+from responder.simulator import Simulator
+from tests.console.conftest import add_people, console_config
+from tests.console.test_auth import log_in, token
+
+
+@pytest.fixture
+def app(sim: Simulator, book: Path) -> Iterator[Flask]:
+    add_people(book)
+    app = create_app(console_config(sim, book))
+    yield app
+    app.extensions["responder"].close()
+
+
+@pytest.fixture
+def editor(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    assert log_in(client) == 302
+    return client
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#34;", '"')
+
+
+def test_the_rules_page_lists_every_rule_in_order_in_words(editor: FlaskClient) -> None:
+    page = text_of(editor.get("/console/rules").get_data(as_text=True))
+    names = re.findall(r"(\S+) On Answers:", page)
+    assert names == [
+        "human-please",
+        "order-status",
+        "opening-hours",
+        "pricing",
+        "location",
+        "after-hours",
+        "welcome",
+        "fallback",
+    ]
+    assert 'When a customer writes "price", "pricing", "how much", "cost*" or 3 more.' in page
+    assert "Replies: Hi Alex! Our beans start at RM39 per 250 g bag" in page
+    assert "When no other rule answers." in page
+
+
+def test_the_live_check_puts_a_misspelt_name_beside_its_field(editor: FlaskClient) -> None:
+    form = {
+        "csrf_token": token(editor, "/console/rules"),
+        "file": "faq.yaml",
+        "index": "",
+        "name": "gluten free",
+        "keywords": "gluten",
+        "reply_kind": "text",
+        "reply": "Hi {{ lead.frist_name }}",
+        "examples": "gluten?",
+    }
+    answer = editor.post("/console/rules/check", data=form).get_data(as_text=True)
+    beside = re.search(r'<div id="problems-reply"[^>]*>(.*?)</div>', answer, re.S)
+    assert beside and "did you mean &#39;lead.first_name&#39;" in beside.group(1)
+    keywords = re.search(r'<div id="problems-keywords"[^>]*>(.*?)</div>', answer, re.S)
+    assert keywords and keywords.group(1) == ""
+    form["reply"] = "Hi {{ lead.first_name | default('there') }}, yes!"
+    answer = text_of(editor.post("/console/rules/check", data=form).get_data(as_text=True))
+    assert "Hi Alex, yes!" in answer and "Hi there, yes!" in answer
+
+
+def test_a_reply_file_is_previewed_in_each_of_its_languages(editor: FlaskClient) -> None:
+    page = text_of(editor.get("/console/rules/faq.yaml/2").get_data(as_text=True))  # opening-hours
+    assert "Default language" in page and "Malay" in page
+    assert "Hi Alex! Kopi Kita is open" in page
+
+
+def test_publish_is_off_while_the_book_has_an_error_and_says_why(
+    editor: FlaskClient, book: Path
+) -> None:
+    rules = book / "rules" / "faq.yaml"
+    rules.write_text(rules.read_text().replace("reply: location", "reply: locaton"))
+    page = editor.get("/console/publish").get_data(as_text=True)
+    assert re.search(r'<button type="submit" disabled[^>]*>Publish</button>', page)
+    assert "Publish is off until the 1 problem below is fixed" in page
+    refused = editor.post(
+        "/console/publish", data={"csrf_token": token(editor, "/console/publish")}
+    )
+    assert refused.status_code == 302
+    assert editor.application.extensions["responder"].releases.live_number() == 1
