@@ -145,8 +145,11 @@ def entries(rules_dir: Path) -> tuple[list[RuleEntry], dict[str, str]]:
 
 
 def write(rules_dir: Path, file: str, text: str) -> None:
-    """Replace the file's text in one step (a rename)."""
-    target = path_of(rules_dir, file) if file in rule_files(rules_dir) else rules_dir / file
+    """Replace (or create) the file's text in one step (a rename)."""
+    if not FILE_NAME.fullmatch(file):
+        raise FileProblem(f"'{file}' cannot be a rule file's name.")
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    target = rules_dir / file
     fd, scratch = tempfile.mkstemp(prefix=f".{file}.", dir=rules_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -16,6 +16,8 @@ from responder.console.security import editors_only
 from responder.engine.problems import Problem
 from responder.model import Change, utcnow
 
+FIRST_FILE = "rules.yaml"  # where the first rule of an empty folder goes
+
 
 def _record(what: str) -> None:
     console().accounts.record_change(Change(utcnow(), g.user.name, what))
@@ -109,7 +111,11 @@ def switch_rule() -> ResponseReturnValue:
 
 def _candidate(file: str, index: int | None, form: dict[str, str]) -> tuple[str, int]:
     """The file's text with the form applied to rule ``index`` (a new rule when None)."""
-    document = rulefiles.load(console().config.rules_dir, file)
+    rules_dir = console().config.rules_dir
+    if file == FIRST_FILE and not rulefiles.rule_files(rules_dir):
+        document = rulefiles.parse("rules: []\n")  # the first rule makes the first file
+    else:
+        document = rulefiles.load(rules_dir, file)
     if index is None:
         index = rulefiles.new_rule_place(document)
         document["rules"].insert(index, CommentedMap())
@@ -147,10 +153,7 @@ def _form_page(
 @blueprint.get("/rules/new")
 def new_rule() -> ResponseReturnValue:
     files = rulefiles.rule_files(console().config.rules_dir)
-    file = request.args.get("file") or (files[-1] if files else "")
-    if not files:
-        rulefiles.write(console().config.rules_dir, "rules.yaml", "rules: []\n")
-        file = "rules.yaml"
+    file = request.args.get("file") or (files[-1] if files else FIRST_FILE)
     form = ruleform.values(CommentedMap())
     return _guarded(lambda: _form_page(file, None, form))
 
@@ -177,6 +180,8 @@ def _guarded(page: Any) -> ResponseReturnValue:
 def _posted() -> tuple[str, int | None, dict[str, str]]:
     file = request.form.get("file", "")
     raw = request.form.get("index", "")
+    if not rulefiles.FILE_NAME.fullmatch(file):
+        abort(404)
     index = int(raw) if raw.isdigit() else None
     form = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
     return file, index, form
