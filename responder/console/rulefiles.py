@@ -43,6 +43,7 @@ KEY_ORDER = (
     "short_ok",
     "reply",
     "text",
+    "attachment",
     "cooldown",
     "pause",
     "examples",

@@ -4,6 +4,8 @@ who published them, the difference between any two, and rolling back."""
 from __future__ import annotations
 
 import difflib
+import re
+from dataclasses import dataclass
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -20,6 +22,34 @@ def _live() -> Release | None:
     releases = console().releases
     number = releases.live_number()
     return releases.release(number) if number is not None else None
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    rule: str
+    text: str
+    must_answer: bool  # an example (True) or a counterexample (False)
+    ok: bool
+
+
+def example_results(report: authoring.CheckReport) -> list[ExampleResult]:
+    """Every example and counterexample of the book, and whether it came out as it should."""
+    if report.book is None:
+        return []
+    failed = {
+        (p.rule, found.group(1), found.group(0).startswith("the example"))
+        for p in report.failures
+        if (found := _EXAMPLE.match(p.message))
+    }
+    return [
+        ExampleResult(rule.name, text, must, (rule.name, text, must) not in failed)
+        for rule in report.book.all_rules
+        for must, texts in ((True, rule.examples), (False, rule.counterexamples))
+        for text in texts
+    ]
+
+
+_EXAMPLE = re.compile(r'the (?:counter)?example "(.*)" was answered by')
 
 
 def _blocked(report: authoring.CheckReport, changes: list[str]) -> str:
@@ -53,6 +83,7 @@ def publish() -> ResponseReturnValue:
         live=live,
         changes=changes,
         report=report,
+        examples=example_results(report),
         report_text=authoring.format_check(report),
         blocked=_blocked(report, changes),
         moment=lambda at: words.moment(at, state.zone),

@@ -42,7 +42,9 @@ def trigger(rule: Mapping[str, Any]) -> str:
         )
         parts.append(f"{'and' if parts else 'When a message has'} all of {joined}")
     if rule.get("regex"):
-        parts.append(f"{'or' if parts else 'When'} a message fits the pattern {rule['regex']}")
+        examples = rule.get("examples")
+        like = f', like "{examples[0]}"' if isinstance(examples, list) and examples else ""
+        parts.append(f"{'or' if parts else 'When'} a message fits a pattern{like}")
     if rule.get("exclude"):
         parts.append(f"but not with {_listed(rule['exclude'])}")
     if rule.get("first_message") is True:

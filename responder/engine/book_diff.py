@@ -86,6 +86,8 @@ def _rule_changes(name: str, old: Located, new: Located, templates: set[str]) ->
     )
     if reply_changed or (new.get("reply") and str(new.get("reply")) in templates):
         said.append(f"changes the reply of '{name}'")
+    if _value(old, "attachment") != _value(new, "attachment"):
+        said.append(f"changes the file sent with the reply of '{name}'")
     if _value(old, "cooldown") != _value(new, "cooldown"):
         said.append(f"changes how long '{name}' waits before answering the same customer again")
     if _value(old, "pause") != _value(new, "pause"):
@@ -114,7 +116,7 @@ def _moves(old: list[str], new: list[str]) -> list[str]:
 
 def _value(rule: Located, key: str) -> Any:
     value = rule.get(key)
-    return str(value) if not isinstance(value, (list, bool, type(None))) else value
+    return str(value) if not isinstance(value, (list, dict, bool, type(None))) else value
 
 
 def _template_name(file: str) -> str:

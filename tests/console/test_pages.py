@@ -94,3 +94,13 @@ def test_publish_is_off_while_the_book_has_an_error_and_says_why(
     )
     assert refused.status_code == 302
     assert editor.application.extensions["responder"].releases.live_number() == 1
+
+
+def test_publish_lists_every_example_and_how_it_came_out(editor: FlaskClient, book: Path) -> None:
+    page = text_of(editor.get("/console/publish").get_data(as_text=True))
+    assert "“How much is a bag?”: answered by 'pricing', as it should be" in page
+    assert "“priceless”: not answered by 'pricing', as it should be" in page
+    rules = book / "rules" / "faq.yaml"
+    rules.write_text(rules.read_text().replace('"How much is a bag?"', '"a bag of beans please"'))
+    page = text_of(editor.get("/console/publish").get_data(as_text=True))
+    assert "“a bag of beans please”: should be answered by 'pricing', but is not" in page
