@@ -174,3 +174,18 @@ def test_outside_the_sandbox_a_missing_secret_keeps_everyone_out(
         app.extensions["responder"].close()
     assert page.status_code == 503
     assert "RESPONDER_CONSOLE_SECRET" in page.get_data(as_text=True)
+
+
+def test_the_sandbox_makes_its_session_secret_once_and_keeps_it_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from responder.config import Config
+    from responder.console.security import SANDBOX_SECRET, session_secret
+
+    monkeypatch.chdir(tmp_path)
+    first = session_secret(Config(sandbox=True))
+    assert len(first) >= 32
+    assert session_secret(Config(sandbox=True)) == first  # every worker signs alike
+    assert (tmp_path / SANDBOX_SECRET).stat().st_mode & 0o077 == 0
+    assert session_secret(Config(sandbox=True, console_secret="configured")) == "configured"
+    assert session_secret(Config()) == ""  # outside the sandbox only configuration gives one

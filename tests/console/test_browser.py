@@ -219,7 +219,7 @@ def test_every_page_fits_a_phone_with_a_collapsed_menu(
         expect(page.get_by_role("heading", name=label, exact=True)).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         small = page.evaluate(
-            """[...document.querySelectorAll('main button, main a.button, main input:not([type=hidden]), main select')]
+            """[...document.querySelectorAll('main button, main a.button, main summary, main input:not([type=hidden]), main select')]
                .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
                .map(e => e.outerHTML.slice(0, 80))"""
         )
