@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from responder.console.accounts import remove_account
+from responder.console.accounts import add_account, remove_account
+from responder.model import Role
 from responder.server.web import create_app
 from responder.simulator import Simulator
 from responder.store import open_accounts
@@ -189,3 +190,28 @@ def test_the_sandbox_makes_its_session_secret_once_and_keeps_it_private(
     assert (tmp_path / SANDBOX_SECRET).stat().st_mode & 0o077 == 0
     assert session_secret(Config(sandbox=True, console_secret="configured")) == "configured"
     assert session_secret(Config()) == ""  # outside the sandbox only configuration gives one
+
+
+def test_on_a_redis_store_accounts_logins_and_publishing_work_alike(
+    sim: Simulator, book: Path, redis_url: str, redis_prefixes: Callable[[], str]
+) -> None:
+    store = f"{redis_url}?prefix={redis_prefixes()}"
+    accounts = open_accounts(store)
+    add_account(accounts, "sam", Role.EDITOR, PASSWORD, by="test")
+    accounts.close()
+    rules = book / "rules" / "faq.yaml"
+    app = create_app(console_config(sim, book, store_url=store))
+    try:
+        client = app.test_client()
+        assert log_in(client, "sam", "wrong password") == 401
+        assert log_in(client) == 302
+        rules.write_text(rules.read_text().replace("cooldown: 10m", "cooldown: 20m"))
+        published = client.post(
+            "/console/publish", data={"csrf_token": token(client, "/console/publish")}
+        )
+        assert published.status_code == 302
+        assert app.extensions["responder"].releases.live_number() == 2
+        page = client.get("/console/releases").get_data(as_text=True)
+        assert "sam published release 2" in page
+    finally:
+        app.extensions["responder"].close()
