@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 
 from responder.config import Config
 from responder.console import accounts, security
-from responder.errors import ResponderError, StoreUnavailable
+from responder.errors import StoreUnavailable
 from responder.model import Account, Role
 from responder.ports import AccountStore, ReleaseStore
 from responder.store import open_accounts, releases_folder
@@ -58,7 +59,7 @@ class Console:
     service: Any  # responder.server.service.Service: the live book and its release
 
     @property
-    def releases_dir(self) -> Any:
+    def releases_dir(self) -> Path:
         return releases_folder(self.config.store_url, self.config.releases_dir)
 
     @property
@@ -209,4 +210,4 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("console.login"))
 
 
-__all__ = ["MENU", "Console", "ResponderError", "blueprint", "console", "register"]
+__all__ = ["MENU", "Console", "blueprint", "console", "register"]
