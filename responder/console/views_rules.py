@@ -14,7 +14,8 @@ from responder.console.checking import check_folder, check_rule, previews
 from responder.console.rulefiles import FileProblem
 from responder.console.security import editors_only
 from responder.engine.problems import Problem
-from responder.model import Change, utcnow
+from responder.model import Change, Outcome, utcnow
+from responder.queries import ActivityQuery
 
 FIRST_FILE = "rules.yaml"  # where the first rule of an empty folder goes
 
@@ -43,6 +44,15 @@ def _reply_line(state: Console, rule: CommentedMap, book: Any) -> str:
     return ""
 
 
+def _last_answer(state: Console, name: str) -> str:
+    """When the rule last sent a reply, from the decision log; "" when the log does not say
+    within one bounded look."""
+    page = state.service.store.activity(ActivityQuery(rule=name, outcome=Outcome.SENT, limit=1))
+    if page.records:
+        return f"Last answered {words.moment(page.records[0].at, state.zone)}."
+    return "Not answered yet." if page.next is None else ""
+
+
 @blueprint.get("/rules")
 def rules() -> ResponseReturnValue:
     state = console()
@@ -53,8 +63,9 @@ def rules() -> ResponseReturnValue:
             "entry": entry,
             "trigger": words.trigger(entry.data),
             "reply": _reply_line(state, entry.data, report.book),
+            "last": _last_answer(state, entry.name),
             "first": position == 0,
-            "last": position == len(found) - 1,
+            "bottom": position == len(found) - 1,
         }
         for position, entry in enumerate(found)
     ]

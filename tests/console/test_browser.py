@@ -140,6 +140,10 @@ def test_an_editor_writes_a_rule_publishes_it_and_rolls_it_back(
     wait_for(lambda: served.service.live.number == 2, what="the service to serve release 2")
     assert ask(sim, served, "after", "gluten?").endswith("! Every cake we bake is gluten free.")
 
+    go(page, "Rules")
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("link", name="gluten free"))
+    expect(card).to_contain_text("Last answered")
+    expect(card).to_contain_text("(Asia/Kuala_Lumpur)")
     go(page, "Releases")
     expect(page.get_by_text("Times are in Asia/Kuala_Lumpur.")).to_be_visible()
     expect(page.get_by_text("sam published release 2")).to_be_visible()

@@ -52,6 +52,7 @@ def test_the_rules_page_lists_every_rule_in_order_in_words(editor: FlaskClient) 
     assert 'When a customer writes "price", "pricing", "how much", "cost*" or 3 more.' in page
     assert "Replies: Hi Alex! Our beans start at RM39 per 250 g bag" in page
     assert "When no other rule answers." in page
+    assert page.count("Not answered yet.") == 8  # nothing in the decision log yet
 
 
 def test_the_live_check_puts_a_misspelt_name_beside_its_field(editor: FlaskClient) -> None:
