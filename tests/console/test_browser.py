@@ -78,7 +78,10 @@ def go(page: Page, label: str) -> None:
     menu = page.get_by_role("button", name="Menu")
     if menu.is_visible():
         menu.click()
-    page.get_by_role("navigation", name="Pages").get_by_role("link", name=label, exact=True).click()
+    link = page.get_by_role("navigation", name="Pages").get_by_role("link", name=label, exact=True)
+    # Wait for the new page to load, styles included: the old one may show the same heading.
+    with page.expect_navigation(wait_until="load"):
+        link.click()
 
 
 def shoot(page: Page, name: str) -> None:
