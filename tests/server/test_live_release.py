@@ -84,7 +84,7 @@ def _delivery(sim: Simulator, lead: str, text: str) -> dict[str, object]:
 
 
 def rules_status(server: Gunicorn) -> dict[str, object]:
-    ready = httpx.get(f"{server.url}/readyz", timeout=5)
+    ready = httpx.get(f"{server.url}/readyz", timeout=15)  # a worker just forked may be slow
     assert ready.status_code == 200, ready.text
     rules: dict[str, object] = ready.json()["rules"]
     return rules
