@@ -9,6 +9,13 @@ Precedence (documented for rule authors in ``docs/rules.md``):
    to later rules or the fallback.
 3. Fallback rules are considered only when no other rule's conditions hold.
 
+Exact words come first: rules are first tried with the keywords as written. Only when no rule
+holds that way are the keywords of rules with ``word_forms`` or ``typos`` also taken as found
+where the message writes them otherwise (:mod:`responder.engine.forgiving`), and the rules
+tried again in the same order, before the fallbacks. So switching forgiveness on never changes
+the answer to a message that some rule already answered word for word. A forgiving ``exclude``
+holds its rule back in both rounds.
+
 Only rules that can possibly hold are looked at: the keyword index and the regex set name the
 rules whose text conditions hit, plus the few rules that do not look at the text at all.
 """
@@ -16,7 +23,7 @@ rules whose text conditions hit, plus the few rules that do not look at the text
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -67,6 +74,15 @@ class _Hits:
     all: Mapping[int, frozenset[str]]  # rule order -> the `all` keywords present
     exclude: Mapping[int, str]
     groups: Mapping[int, dict[str, str]]  # regex hits
+    #: (rule order, keyword) -> how it was found although written otherwise
+    notes: Mapping[tuple[int, str], str]
+    #: The same hits with the forgiving matches added; None when there are none.
+    widened: _Hits | None = None
+
+    def note(self, order: int, keyword: str) -> str:
+        """`` (matched 'celiacs' as a form of 'celiac')`` for a forgiven keyword, else ""."""
+        how = self.notes.get((order, keyword))
+        return f" ({how})" if how else ""
 
 
 def decide(
@@ -93,6 +109,16 @@ def decide(
             break
         if verdict.texted:
             near.append(f"{rule.name}: {verdict.why}")
+    if winner is None and hits.widened is not None:
+        hits = hits.widened
+        for rule in _forgiven_candidates(book, hits):
+            verdict = _check(rule, hits, message, lead, state, local_now)
+            if isinstance(verdict, _Pass):
+                winner = (rule, verdict.why)
+                break
+            if verdict.texted:
+                near = [miss for miss in near if not miss.startswith(f"{rule.name}: ")]
+                near.append(f"{rule.name}: {verdict.why}")
     if winner is None:
         for rule in book.fallbacks:
             verdict = _check(rule, hits, message, lead, state, local_now, closed)
@@ -176,10 +202,13 @@ def _fill_in(
 
 
 def _hits(book: RuleBook, normalized: str, original: str) -> _Hits:
+    found = book.keyword_index.search(normalized)
+    forgiven = book.forgiving.search(normalized, found) if len(book.forgiving) else {}
     any_hits: dict[int, str] = {}
     all_hits: dict[int, set[str]] = {}
     exclude_hits: dict[int, str] = {}
-    for entry_id in sorted(book.keyword_index.search(normalized)):
+    notes: dict[tuple[int, str], str] = {}
+    for entry_id in sorted(found):
         entry = book.keyword_entries[entry_id]
         order, source = entry.rule.order, entry.keyword.source
         if entry.role is Role.ANY:
@@ -188,12 +217,41 @@ def _hits(book: RuleBook, normalized: str, original: str) -> _Hits:
             all_hits.setdefault(order, set()).add(source)
         else:
             exclude_hits.setdefault(order, source)
-    return _Hits(
+    loose_any: dict[int, str] = {}
+    loose_all: dict[int, set[str]] = {}
+    for entry_id in sorted(forgiven):
+        entry = book.keyword_entries[entry_id]
+        order, source = entry.rule.order, entry.keyword.source
+        if entry.role is Role.EXCLUDE:
+            if order not in exclude_hits:  # holding back is safe in both rounds
+                exclude_hits[order] = source
+                notes[(order, source)] = forgiven[entry_id].explain()
+            continue
+        notes[(order, source)] = forgiven[entry_id].explain()
+        if entry.role is Role.ANY:
+            loose_any.setdefault(order, source)
+        else:
+            loose_all.setdefault(order, set()).add(source)
+    exact = _Hits(
         any=any_hits,
         all={order: frozenset(words) for order, words in all_hits.items()},
         exclude=exclude_hits,
         groups=book.regexes.search(original),
+        notes=notes,
     )
+    if not loose_any and not loose_all:
+        return exact
+    widened = _Hits(
+        any={**loose_any, **any_hits},  # a keyword written exactly is the one named
+        all={
+            order: exact.all.get(order, frozenset()) | loose_all.get(order, set())
+            for order in exact.all.keys() | loose_all.keys()
+        },
+        exclude=exclude_hits,
+        groups=exact.groups,
+        notes=notes,
+    )
+    return replace(exact, widened=widened)
 
 
 def _candidates(book: RuleBook, hits: _Hits) -> Iterable[Rule]:
@@ -205,6 +263,21 @@ def _candidates(book: RuleBook, hits: _Hits) -> Iterable[Rule]:
         if not rule.fallback:
             by_order[order] = rule
     return [by_order[order] for order in sorted(by_order)]
+
+
+def _forgiven_candidates(book: RuleBook, hits: _Hits) -> Iterable[Rule]:
+    """The ordinary rules that forgiving matches bring into play, in rule order; the others
+    were tried with the same result in the first round."""
+    orders = set(hits.any) | set(hits.all)
+    rules = (book.by_order[order] for order in sorted(orders))
+    return [rule for rule in rules if not rule.fallback and _widened_rule(rule, hits)]
+
+
+def _widened_rule(rule: Rule, hits: _Hits) -> bool:
+    if not (rule.word_forms or rule.typos):
+        return False
+    keywords = (*rule.keywords, *rule.all)
+    return any((rule.order, kw.source) in hits.notes for kw in keywords)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,13 +306,14 @@ def _check(
         word = hits.any.get(rule.order)
         if word is None:
             return _Fail("none of its keywords", texted=False)
-        reasons.append(f"keyword '{word}'")
+        reasons.append(f"keyword '{word}'{hits.note(rule.order, word)}")
     if rule.all:
         present = hits.all.get(rule.order, frozenset())
         missing = [kw.source for kw in rule.all if kw.source not in present]
         if missing:
             return _Fail(f"'{missing[0]}' is missing (all: needs every word)", bool(present))
-        reasons.append("all of " + ", ".join(f"'{kw.source}'" for kw in rule.all))
+        shown = ", ".join(f"'{kw.source}'{hits.note(rule.order, kw.source)}" for kw in rule.all)
+        reasons.append(f"all of {shown}")
     if rule.regex:
         groups = hits.groups.get(rule.order)
         if groups is None:
@@ -248,7 +322,8 @@ def _check(
         reasons.append(f"regex matched ({shown})" if shown else "regex matched")
     texted = bool(reasons)
     if rule.order in hits.exclude:
-        return _Fail(f"excluded by '{hits.exclude[rule.order]}'", texted)
+        word = hits.exclude[rule.order]
+        return _Fail(f"excluded by '{word}'{hits.note(rule.order, word)}", texted)
     if rule.channels and message.channel.lower() not in rule.channels:
         return _Fail(f"channel '{message.channel or 'unknown'}' is not in its channels", texted)
     if rule.tags:

@@ -27,11 +27,22 @@ from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
 from responder.engine.template_lint import misnamed_languages, reference_problems
 from responder.engine.templates import TemplateLibrary
-from responder.engine.validation import RuleValidator, parse_gather
+from responder.engine.validation import RuleValidator, not_a_flag, parse_gather
 from responder.engine.yamlfile import Located, load_yaml
 from responder.errors import RuleBookError
 
-SETTINGS_KEYS = ("timezone", "cooldown", "hours", "vars", "languages", "closed", "silent", "gather")
+SETTINGS_KEYS = (
+    "timezone",
+    "cooldown",
+    "hours",
+    "vars",
+    "languages",
+    "closed",
+    "silent",
+    "gather",
+    "word_forms",
+    "typos",
+)
 
 
 def load_rulebook(rules_dir: Path, templates_dir: Path) -> RuleBook:
@@ -190,6 +201,8 @@ class _Loader(RuleValidator):
             closed=values.get("closed") or ClosedTimes(),
             silent=values.get("silent"),
             gather=values.get("gather") or timedelta(0),
+            word_forms=values.get("word_forms") is True,
+            typos=values.get("typos") is True,
         )
 
     def _setting(self, key: str, value: Any, line: int) -> Any:
@@ -223,6 +236,11 @@ class _Loader(RuleValidator):
             return self.convert(parse_closed, value, line)
         if key == "silent":
             return self.convert(parse_hours, value, line)
+        if key in ("word_forms", "typos"):
+            if not isinstance(value, bool):
+                self.error(line, not_a_flag(key, value))
+                return None
+            return value
         if not isinstance(value, dict):
             self.error(line, "'vars' must list names and values, like  pricing_url: https://...")
             return {}

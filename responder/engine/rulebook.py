@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from responder.engine.closures import ClosedTimes
+from responder.engine.forgiving import ForgivingIndex
 from responder.engine.hours import BusinessHours
 from responder.engine.language import LanguageDetector, ReplyLanguage, choose_language
 from responder.engine.language_detection import detector_for
@@ -78,6 +79,8 @@ class Rule:
     counterexamples: tuple[str, ...] = ()
     #: ``attachment:``: storage references by language key, ``""`` for every other language.
     attachment: Mapping[str, str] = field(default_factory=dict)
+    word_forms: bool = False  # its keywords also match other forms of their words
+    typos: bool = False  # its keywords also match with typos (and joined or split compounds)
 
     @property
     def where(self) -> str:
@@ -114,6 +117,9 @@ class Settings:
     #: ``settings: gather``: after a lead's message, wait this long for more and answer them
     #: together (zero: off).
     gather: timedelta = timedelta(0)
+    #: What every rule forgives unless it says otherwise (``word_forms`` / ``typos``).
+    word_forms: bool = False
+    typos: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +137,10 @@ class RuleBook:
 
     ``rules`` are the enabled non-fallback rules in order, ``fallbacks`` the enabled fallback
     rules; ``keyword_entries[i]`` explains what id ``i`` of ``keyword_index`` stands for, and
-    ``regex_index`` maps ids to rule orders. ``untexted`` are the rules that do not depend on
-    the text (no keywords, all or regex): they are candidates for every message.
+    ``regex_index`` maps ids to rule orders; ``forgiving`` finds, under the same ids, the
+    keywords of rules with ``word_forms`` or ``typos`` written otherwise. ``untexted`` are the
+    rules that do not depend on the text (no keywords, all or regex): they are candidates for
+    every message.
     """
 
     settings: Settings
@@ -148,6 +156,7 @@ class RuleBook:
     #: Tells a message's language among ``settings.languages``; None when the book names
     #: fewer than two languages that can be told apart (nothing is detected then).
     detector: LanguageDetector | None = None
+    forgiving: ForgivingIndex = field(default_factory=lambda: ForgivingIndex(()))
 
     @cached_property
     def by_order(self) -> Mapping[int, Rule]:
@@ -265,6 +274,10 @@ def compile_rulebook(
         ):
             entries.extend(KeywordEntry(rule, role, kw) for kw in keywords)
     regexes = [(r.order, r.regex) for r in rules if r.regex]
+    forgiving = ForgivingIndex(
+        ((i, e.keyword, e.rule.word_forms, e.rule.typos) for i, e in enumerate(entries)),
+        settings.languages,
+    )
     ordinary = tuple(r for r in rules if not r.fallback)
     return RuleBook(
         settings=settings,
@@ -278,4 +291,5 @@ def compile_rulebook(
         files=tuple(files),
         warnings=tuple(warnings),
         detector=detector_for(settings.languages) if len(settings.languages) > 1 else None,
+        forgiving=forgiving,
     )

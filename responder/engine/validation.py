@@ -50,6 +50,8 @@ RULE_KEYS = (
     "examples",
     "counterexamples",
     "short_ok",
+    "word_forms",
+    "typos",
 )
 # Keys that make a rule fire on something; a rule with none of them answers everything.
 CONDITION_KEYS = (
@@ -136,6 +138,8 @@ class RuleValidator:
         first_message = self._flag(block, "first_message", name)
         fallback = self._flag(block, "fallback", name) or False
         self._flag(block, "enabled", name)
+        word_forms = self._flag(block, "word_forms", name)
+        typos = self._flag(block, "typos", name)
         cooldown = self._duration(block, "cooldown", name)
         pause = self._duration(block, "pause", name)
         gather = self._gather(block, name)
@@ -171,6 +175,8 @@ class RuleValidator:
             examples=tuple(self._strings(block, "examples", name)),
             counterexamples=tuple(self._strings(block, "counterexamples", name)),
             attachment=attachment or {},
+            word_forms=settings.word_forms if word_forms is None else word_forms,
+            typos=settings.typos if typos is None else typos,
         )
 
     def _attachment(self, block: Located, rule: str) -> dict[str, str] | None:
@@ -320,7 +326,7 @@ class RuleValidator:
         value = block.get(key)
         if value is None or isinstance(value, bool):
             return value
-        self.error(block.line_of(key), f"'{key}' must be true or false", rule)
+        self.error(block.line_of(key), not_a_flag(key, value), rule)
         return None
 
     def _hours_condition(
@@ -468,6 +474,12 @@ class RuleValidator:
 
 
 _UNQUOTED = "without quotes, YAML reads yes, no, on and off as true or false"
+
+
+def not_a_flag(key: str, value: Any) -> str:
+    """The sentence for a yes/no setting given something else."""
+    shown = repr(str(value))
+    return f"'{key}' must be true or false, not {shown}; write  {key}: true  or  {key}: false"
 
 
 def _parsed(raw: str) -> Keyword | None:

@@ -1,0 +1,426 @@
+"""Keywords that forgive how customers write: other forms of a word, typos, compounds.
+
+The contract with rule authors (``docs/rules.md``, "Forgiving matching"):
+
+* it applies to the keywords (``keywords``, ``all``, ``exclude``) of rules with
+  ``word_forms: true`` or ``typos: true``, except ``word*`` keywords and keywords in a script
+  written without spaces, which match as written;
+* a message word is compared with a keyword word, phrase words in order, after the one
+  :func:`responder.engine.normalize.normalize`; a keyword word of 3 letters or fewer only ever
+  matches itself, so ``hi`` never matches ``his`` or ``this``;
+* ``word_forms``: the two words have the same Snowball stem in one of the book's languages
+  (``celiac``/``celiacs``, ``abierto``/``abiertas``);
+* ``typos``: a word of 4 to 8 letters may differ by one typo, a word of 9 or more by two (an
+  extra, a missing or a wrong letter, or two neighbours swapped: the optimal string alignment
+  distance), and the keyword as a whole by at most one typo when it has 5 to 8 characters, two
+  from 9 characters (spaces between its words count), none below 5;
+* with ``typos``, two neighbouring words of a keyword written as one (``glutenfree`` for
+  ``gluten free``) or one word written as two (``gluten free`` for ``glutenfree``) count as one
+  typo.
+
+Typos are found through a deletion index (the symmetric-delete idea of SymSpell): every keyword
+word is stored under each string obtained by deleting up to its typo allowance of letters from
+its first :data:`PREFIX` letters, and a message word looks up its own deletions, so the cost of
+a word follows the candidates it shares deletions with, not the number of keywords; candidates
+are then measured exactly. What a message word can stand for is remembered (up to
+:data:`MEMO_SIZE` words), as customers use the same words again and again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise, product
+from typing import Any
+
+import snowballstemmer
+from rapidfuzz.distance import OSA
+
+from responder.engine.matching import Keyword
+
+__all__ = [
+    "DEFAULT_LANGUAGES",
+    "ForgivenMatch",
+    "ForgivingIndex",
+    "has_word_forms",
+    "typo_allowance",
+]
+
+DEFAULT_LANGUAGES = ("en",)
+PREFIX = 7  # letters of a word that the deletion index looks at (SymSpell's prefix length)
+MEMO_SIZE = 65_536
+_MAX_JOINED_WORDS = 4  # a keyword of more words is only joined two neighbours at a time
+
+# Language codes of the book (settings.languages) -> the Snowball algorithm for that language.
+_SNOWBALL = {
+    "ar": "arabic",
+    "hy": "armenian",
+    "eu": "basque",
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "eo": "esperanto",
+    "et": "estonian",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "el": "greek",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "ga": "irish",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "fa": "persian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "st": "sesotho",
+    "es": "spanish",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
+}
+
+_EXACT, _FORM, _TYPO, _JOINED, _SPLIT = range(5)
+_FAR = 99  # "not within typo reach"
+
+
+def has_word_forms(language: str) -> bool:
+    """True when there is a Snowball stemmer for the language code ``language``."""
+    name = _SNOWBALL.get(language)
+    return name is not None and name in snowballstemmer.algorithms()
+
+
+def word_allowance(word: str) -> int:
+    """Typos one keyword word may carry: 0 up to 3 letters, 1 up to 8, then 2."""
+    return 0 if len(word) <= 3 else 1 if len(word) <= 8 else 2
+
+
+def typo_allowance(normalized: str) -> int:
+    """Typos a whole keyword may carry: 0 below 5 characters, 1 up to 8, then 2."""
+    return 0 if len(normalized) < 5 else 1 if len(normalized) <= 8 else 2
+
+
+@dataclass(frozen=True, slots=True)
+class ForgivenMatch:
+    """How a keyword was found without being written exactly: ``written`` is what the message
+    said (normalised), ``how`` the kind of difference that was forgiven."""
+
+    keyword: str  # as its author wrote it
+    written: str
+    how: str  # "form", "typo", "joined" (written together) or "split" (written apart)
+
+    def explain(self) -> str:
+        """One phrase for ``try``: "matched 'celiacs' as a form of 'celiac'"."""
+        if self.how == "form":
+            return f"matched '{self.written}' as a form of '{self.keyword}'"
+        if self.how == "joined":
+            return f"matched '{self.written}' as '{self.keyword}' written together"
+        if self.how == "split":
+            return f"matched '{self.written}' as '{self.keyword}' written apart"
+        return f"matched '{self.written}' with a typo of '{self.keyword}'"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """One way of writing a keyword, as vocabulary ids, and what it may forgive."""
+
+    key_id: int
+    keyword: str
+    tokens: tuple[int, ...]
+    forms: bool
+    typos: bool
+    budget: int  # typos the keyword may carry in all
+    joins: int  # typos already spent by joining neighbouring words of the keyword
+
+
+# What a message word can stand for: (vocabulary id, is a form of it, typos to it).
+_Alt = tuple[int, bool, int]
+
+
+class ForgivingIndex:
+    """The forgiving keywords of a rule book, ready to be looked up word by word."""
+
+    def __init__(
+        self, entries: Iterable[tuple[int, Keyword, bool, bool]], languages: Sequence[str] = ()
+    ) -> None:
+        """``entries``: (id, keyword, word_forms, typos), ids as in the exact keyword index.
+
+        Keywords that forgive nothing, ``word*`` keywords and spaceless ones are left out.
+        ``languages`` are the book's language codes (English when empty); a language without
+        a stemmer adds no word forms.
+        """
+        self._vocab: dict[str, int] = {}
+        self._words: list[str] = []
+        self._allowance: list[int] = []  # per vocabulary id: the most typos it may carry
+        self._by_first: dict[int, list[_Pattern]] = {}
+        self._deletions: dict[str, list[int]] = {}
+        self._typo_reach = 0
+        codes = tuple(languages) or DEFAULT_LANGUAGES
+        names = [_SNOWBALL[c] for c in codes if has_word_forms(c)]
+        self._algorithms = tuple(dict.fromkeys(names))
+        self._stemmers: list[Any] = self._new_stemmers()
+        self._stems: list[dict[str, list[int]]] = [{} for _ in self._stemmers]
+        # A stemmer keeps state while it works, so each thread takes a set of its own from
+        # this pool (list.pop and list.append are atomic) and gives it back afterwards.
+        self._pool: list[list[Any]] = []
+        self._memo: dict[str, tuple[_Alt, ...]] = {}
+        self._size = 0
+        for key_id, keyword, forms, typos in entries:
+            if (forms or typos) and not keyword.prefix and not keyword.spaceless:
+                self._add(key_id, keyword, forms, typos)
+        self._join_words = any(p.typos for ps in self._by_first.values() for p in ps)
+
+    def __len__(self) -> int:
+        """How many keywords forgive something."""
+        return self._size
+
+    # -- building --------------------------------------------------------------------------
+
+    def _new_stemmers(self) -> list[Any]:
+        return [snowballstemmer.stemmer(name) for name in self._algorithms]
+
+    def _add(self, key_id: int, keyword: Keyword, forms: bool, typos: bool) -> None:
+        self._size += 1
+        words = keyword.normalized.split(" ")
+        budget = typo_allowance(keyword.normalized) if typos else 0
+        for variant, joins in _variants(words, budget):
+            tokens = tuple(self._word(w, forms, budget - joins) for w in variant)
+            pattern = _Pattern(key_id, keyword.source, tokens, forms, typos, budget, joins)
+            self._by_first.setdefault(tokens[0], []).append(pattern)
+
+    def _word(self, word: str, forms: bool, typos_left: int) -> int:
+        """The vocabulary id of a keyword word, indexed for what it may forgive."""
+        word_id = self._vocab.get(word)
+        if word_id is None:
+            word_id = self._vocab[word] = len(self._words)
+            self._words.append(word)
+            self._allowance.append(0)
+        if forms and len(word) > 3:
+            for stemmer, table in zip(self._stemmers, self._stems, strict=True):
+                ids = table.setdefault(stemmer.stemWord(word), [])
+                if word_id not in ids:
+                    ids.append(word_id)
+        allowance = min(word_allowance(word), typos_left)
+        if allowance > self._allowance[word_id]:
+            for deleted in _deletions(word[:PREFIX], allowance):
+                ids = self._deletions.setdefault(deleted, [])
+                if word_id not in ids:
+                    ids.append(word_id)
+            self._allowance[word_id] = allowance
+            self._typo_reach = max(self._typo_reach, allowance)
+        return word_id
+
+    # -- searching -------------------------------------------------------------------------
+
+    def search(self, normalized_text: str, skip: Container[int] = ()) -> dict[int, ForgivenMatch]:
+        """Forgiving keywords present in text already passed through ``normalize``.
+
+        ``skip`` holds ids already found exactly (they are not looked for again). A keyword
+        whose every word was written exactly is never reported here.
+        """
+        found: dict[int, ForgivenMatch] = {}
+        if not self._by_first or not normalized_text:
+            return found
+        words = normalized_text.split(" ")
+        alts = [self._alternatives(w) for w in words]
+        joined = self._joined(words)
+        by_first = self._by_first
+        for start, here in enumerate(alts):
+            pair = joined[start]
+            if not here and pair is None:
+                continue  # the usual case: a word no forgiving keyword begins with
+            firsts = {alt[0] for alt in here if alt[0] in by_first}
+            if pair is not None:
+                firsts.add(pair)
+            for first in firsts:
+                for pattern in self._by_first.get(first, ()):
+                    if pattern.key_id in skip or pattern.key_id in found:
+                        continue
+                    end_kinds = _match(pattern, alts, joined, start)
+                    if end_kinds is not None:
+                        end, kinds = end_kinds
+                        found[pattern.key_id] = ForgivenMatch(
+                            pattern.keyword, " ".join(words[start:end]), _how(kinds)
+                        )
+        return found
+
+    def find_whole(self, normalized_text: str) -> dict[int, ForgivenMatch]:
+        """Forgiving keywords that match all of ``normalized_text`` (a keyword), by typos or
+        compounds only: what :func:`typo_collisions` warns about."""
+        found: dict[int, ForgivenMatch] = {}
+        words = normalized_text.split(" ")
+        alts = [self._alternatives(w) for w in words]
+        joined = self._joined(words)
+        firsts = {alt[0] for alt in alts[0]}
+        if (pair := joined[0]) is not None:
+            firsts.add(pair)
+        for first in firsts:
+            for pattern in self._by_first.get(first, ()):
+                if not pattern.typos:
+                    continue
+                result = _match(pattern, alts, joined, 0)
+                if result is not None and result[0] == len(words) and _TYPO_KINDS & result[1]:
+                    found[pattern.key_id] = ForgivenMatch(
+                        pattern.keyword, normalized_text, _how(result[1])
+                    )
+        return found
+
+    def _joined(self, words: list[str]) -> list[int | None]:
+        """Per position, the keyword word that this message word and the next make together."""
+        if not self._join_words:
+            return [None] * len(words)
+        vocab = self._vocab
+        return [vocab.get(a + b) for a, b in pairwise(words)] + [None]
+
+    def _alternatives(self, word: str) -> tuple[_Alt, ...]:
+        """The keyword words that ``word`` may stand for, remembered once worked out."""
+        alts = self._memo.get(word)
+        if alts is None:
+            alts = self._work_out(word)
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[word] = alts
+        return alts
+
+    def _work_out(self, word: str) -> tuple[_Alt, ...]:
+        best: dict[int, list[Any]] = {}
+        exact = self._vocab.get(word)
+        if exact is not None:
+            best[exact] = [False, 0]
+        if self._stemmers:
+            try:
+                stemmers = self._pool.pop()
+            except IndexError:
+                stemmers = self._new_stemmers()
+            stems = [stemmer.stemWord(word) for stemmer in stemmers]
+            self._pool.append(stemmers)
+            for stem, table in zip(stems, self._stems, strict=True):
+                for word_id in table.get(stem, ()):
+                    best.setdefault(word_id, [False, _FAR])[0] = True
+        if self._typo_reach and len(word) >= 3:
+            reach = min(self._typo_reach, 2 if len(word) >= 7 else 1)
+            candidates: set[int] = set()
+            for deleted in _deletions(word[:PREFIX], reach):
+                ids = self._deletions.get(deleted)
+                if ids:
+                    candidates.update(ids)
+            for word_id in candidates:
+                allowance = self._allowance[word_id]
+                other = self._words[word_id]
+                if word_id == exact or abs(len(other) - len(word)) > allowance:
+                    continue
+                typos = OSA.distance(word, other, score_cutoff=allowance)
+                if typos <= allowance:
+                    slot = best.setdefault(word_id, [False, _FAR])
+                    slot[1] = min(slot[1], typos)
+        return tuple((word_id, form, typos) for word_id, (form, typos) in best.items())
+
+
+_TYPO_KINDS = frozenset({_TYPO, _JOINED, _SPLIT})
+
+
+def _match(
+    pattern: _Pattern,
+    alts: list[tuple[_Alt, ...]],
+    joined: list[int | None],
+    start: int,
+) -> tuple[int, frozenset[int]] | None:
+    """Where ``pattern`` ends when it starts at message word ``start``, and the kinds of
+    difference forgiven on the way; None when it does not match there."""
+    kinds: set[int] = {_JOINED} if pattern.joins else set()
+    typos_left = pattern.budget - pattern.joins
+    position = start
+    for want in pattern.tokens:
+        step = _step(pattern, want, alts, joined, position, typos_left)
+        if step is None:
+            return None
+        width, kind, cost = step
+        kinds.add(kind)
+        typos_left -= cost
+        position += width
+    if kinds <= {_EXACT}:
+        return None
+    return position, frozenset(kinds)
+
+
+def _step(
+    pattern: _Pattern,
+    want: int,
+    alts: list[tuple[_Alt, ...]],
+    joined: list[int | None],
+    position: int,
+    typos_left: int,
+) -> tuple[int, int, int] | None:
+    """How the message at ``position`` stands for keyword word ``want``: (words used, kind,
+    typos spent), the cheapest way; None when it does not. A typo found for a word is never
+    more than the word allows (see :func:`word_allowance`): the index looks no further."""
+    if position >= len(alts):
+        return None
+    for word_id, form, typos in alts[position]:
+        if word_id != want:
+            continue
+        if typos == 0:
+            return 1, _EXACT, 0
+        if form and pattern.forms:
+            return 1, _FORM, 0
+        if pattern.typos and typos <= typos_left:
+            return 1, _TYPO, typos
+    # A word the keyword has joined is not split again: that would be the keyword itself.
+    if pattern.typos and not pattern.joins and typos_left >= 1 and joined[position] == want:
+        return 2, _SPLIT, 1
+    return None
+
+
+def _how(kinds: frozenset[int]) -> str:
+    if _TYPO in kinds:
+        return "typo"
+    if _JOINED in kinds:
+        return "joined"
+    if _SPLIT in kinds:
+        return "split"
+    return "form"
+
+
+def _variants(words: list[str], budget: int) -> list[tuple[list[str], int]]:
+    """The keyword's words, then (with a typo allowance) its neighbours joined, each join
+    spending one typo: ``gluten free`` -> ``glutenfree``."""
+    variants: list[tuple[list[str], int]] = [(words, 0)]
+    if budget == 0 or len(words) < 2:
+        return variants
+    gaps = len(words) - 1
+    if len(words) <= _MAX_JOINED_WORDS:
+        masks: Iterable[tuple[bool, ...]] = product((False, True), repeat=gaps)
+    else:
+        masks = (tuple(i == gap for i in range(gaps)) for gap in range(gaps))
+    for mask in masks:
+        joins = sum(mask)
+        if joins == 0 or joins > budget:
+            continue
+        merged = [words[0]]
+        for word, join in zip(words[1:], mask, strict=True):
+            if join:
+                merged[-1] += word
+            else:
+                merged.append(word)
+        variants.append((merged, joins))
+    return variants
+
+
+def _deletions(text: str, reach: int) -> set[str]:
+    """``text`` and every string made from it by deleting up to ``reach`` (1 or 2) letters."""
+    once = {text[:i] + text[i + 1 :] for i in range(len(text))}
+    once.add(text)
+    if reach < 2:
+        return once
+    twice = {s[:i] + s[i + 1 :] for s in once for i in range(len(s))}
+    return once | twice
