@@ -1,7 +1,8 @@
 """Advice about valid rules that cannot work as their author expects.
 
 Nothing here stops a rule book from loading: every finding is a warning, which
-:mod:`responder.engine.loader` adds to the problems it reports.
+:mod:`responder.engine.loader` adds to the problems it reports: :func:`shadowed_keywords` on the
+rules, :func:`typo_collisions` on the compiled book (it needs the typo index).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterable
 
 from responder.engine.matching import Keyword
 from responder.engine.problems import Problem, Severity
-from responder.engine.rulebook import Rule
+from responder.engine.rulebook import Role, Rule, RuleBook
 
 
 def shadowed_keywords(rules: Iterable[Rule]) -> list[Problem]:
@@ -70,3 +71,39 @@ def _keywords_only(rule: Rule) -> bool:
     other_words = (rule.all, rule.exclude, rule.regex)
     other_filters = (rule.channels, rule.tags, rule.locales, rule.hours)
     return not any(other_words) and not any(other_filters)
+
+
+def typo_collisions(book: RuleBook) -> list[Problem]:
+    """Warnings for a keyword of a rule with ``typos`` that, with a typo (or a compound
+    joined or split), is another rule's keyword (``keywords`` or ``all``).
+
+    Exact words come first, so the other rule still answers its keyword written exactly; but a
+    customer who misspells that keyword may reach this rule. One warning per pair of keywords,
+    placed at the rule with ``typos`` and naming the other rule. Never raises.
+    """
+    warnings: list[Problem] = []
+    seen: set[tuple[int, str]] = set()
+    texts: dict[str, list[Rule]] = {}
+    for entry in book.keyword_entries:
+        kw = entry.keyword
+        if entry.role is not Role.EXCLUDE and not kw.prefix and not kw.spaceless:
+            texts.setdefault(kw.normalized, []).append(entry.rule)
+    if not any(rule.typos for rule in book.by_order.values()):
+        return warnings
+    for text, owners in texts.items():
+        for key_id, match in book.forgiving.find_whole(text).items():
+            entry = book.keyword_entries[key_id]
+            if entry.role is Role.EXCLUDE or entry.keyword.normalized == text:
+                continue
+            for other in owners:
+                if other is entry.rule or (key_id, other.name) in seen:
+                    continue
+                seen.add((key_id, other.name))
+                message = (
+                    f"with typos: true, the keyword '{match.keyword}' also matches "
+                    f"'{text}', a keyword of rule '{other.name}' ({other.where}): a customer "
+                    "who misspells one of them may get the other rule's answer"
+                )
+                rule = entry.rule
+                warnings.append(Problem(rule.file, rule.line, message, rule.name, Severity.WARNING))
+    return warnings

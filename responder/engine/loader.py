@@ -12,6 +12,7 @@ authors in ``docs/rules.md``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from typing import Any
 from responder.engine.closures import ClosedTimes, parse_closed
 from responder.engine.durations import parse_duration
 from responder.engine.folder import FolderFile, read_folder
+from responder.engine.forgiving import has_word_forms
 from responder.engine.hours import load_timezone, parse_hours
 from responder.engine.language_detection import detectable
 from responder.engine.language_lint import missing_languages
-from responder.engine.lint import shadowed_keywords
+from responder.engine.lint import shadowed_keywords, typo_collisions
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
 from responder.engine.template_lint import misnamed_languages, reference_problems
@@ -78,6 +80,7 @@ class _Loader(RuleValidator):
     def __init__(self, rules_dir: Path, templates_dir: Path | None) -> None:
         super().__init__(TemplateLibrary(templates_dir))
         self.rules_dir = rules_dir
+        self.languages_at: tuple[str, int] | None = None  # where settings.languages is set
 
     def load(self) -> tuple[RuleBook | None, list[Problem]]:
         files, raw_rules, raw_settings = self.read_files()
@@ -87,11 +90,30 @@ class _Loader(RuleValidator):
         self.problems.extend(reference_problems(self.templates, checked, settings.vars))
         self.problems.extend(misnamed_languages(self.templates, checked, settings.languages))
         self.problems.extend(missing_languages(self.templates, checked, settings.languages))
+        self._word_forms_languages(settings, checked)
         if any(p.is_error for p in self.problems):
             return None, self.problems
         warnings = [p for p in self.problems if not p.is_error]
         names = [file.shown for file in files]
-        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
+        book = compile_rulebook(settings, rules, names, self.templates, warnings)
+        collisions = typo_collisions(book)
+        if collisions:
+            self.problems.extend(collisions)
+            book = replace(book, warnings=(*book.warnings, *collisions))
+        return book, self.problems
+
+    def _word_forms_languages(self, settings: Settings, rules: list[Rule]) -> None:
+        """Warn about a language of the book for which no word forms are known."""
+        if not any(rule.word_forms for rule in rules) or self.languages_at is None:
+            return
+        self.file, line = self.languages_at
+        for code in settings.languages:
+            if not has_word_forms(code):
+                self.warn(
+                    line,
+                    f"word_forms: there is no list of word forms for '{code}', so its words "
+                    "match only as written (typos: true still forgives typos)",
+                )
 
     def read_files(
         self,
@@ -191,6 +213,8 @@ class _Loader(RuleValidator):
                         self.broken_hours.update(block[key])  # reported once, here
                     continue
                 seen[key] = where
+                if key == "languages":
+                    self.languages_at = (file, block.line_of(key))
                 values[key] = self._setting(key, block[key], block.line_of(key))
         return Settings(
             timezone=values.get("timezone"),
