@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from itertools import pairwise, product
 from typing import Any
 
+import ahocorasick
 import snowballstemmer
 from rapidfuzz.distance import OSA
 
@@ -145,6 +146,9 @@ class _Pattern:
 
 # What a message word can stand for: (vocabulary id, is a form of it, typos to it).
 _Alt = tuple[int, bool, int]
+# What is remembered of a message word: its alternatives, and whether it may be the first
+# half of a keyword word written apart.
+_Info = tuple[tuple[_Alt, ...], bool]
 
 
 class ForgivingIndex:
@@ -162,9 +166,18 @@ class ForgivingIndex:
         self._vocab: dict[str, int] = {}
         self._words: list[str] = []
         self._allowance: list[int] = []  # per vocabulary id: the most typos it may carry
+        self._formed: list[bool] = []  # per vocabulary id: its stems are indexed
         self._by_first: dict[int, list[_Pattern]] = {}
-        self._deletions: dict[str, list[int]] = {}
+        self._joined_variants: dict[tuple[int, ...], list[_Pattern]] = {}
+        # Deletion -> the group (or groups) of words under it; a group is the words that share
+        # their first PREFIX letters and allowance, so they share every deletion too. One
+        # group is stored as a plain number: millions of small lists would cost more to make.
+        self._deletions: dict[str, int | list[int]] = {}
+        self._groups: list[list[int]] = []
+        self._group_of: dict[tuple[str, int], int] = {}
         self._typo_reach = 0
+        # The keyword words that may be written apart, as a trie: is a word the start of one?
+        self._halves: Any = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
         codes = tuple(languages) or DEFAULT_LANGUAGES
         names = [_SNOWBALL[c] for c in codes if has_word_forms(c)]
         self._algorithms = tuple(dict.fromkeys(names))
@@ -173,12 +186,11 @@ class ForgivingIndex:
         # A stemmer keeps state while it works, so each thread takes a set of its own from
         # this pool (list.pop and list.append are atomic) and gives it back afterwards.
         self._pool: list[list[Any]] = []
-        self._memo: dict[str, tuple[_Alt, ...]] = {}
+        self._memo: dict[str, _Info] = {}
         self._size = 0
         for key_id, keyword, forms, typos in entries:
             if (forms or typos) and not keyword.prefix and not keyword.spaceless:
                 self._add(key_id, keyword, forms, typos)
-        self._join_words = any(p.typos for ps in self._by_first.values() for p in ps)
 
     def __len__(self) -> int:
         """How many keywords forgive something."""
@@ -189,7 +201,13 @@ class ForgivingIndex:
     def _new_stemmers(self) -> list[Any]:
         return [snowballstemmer.stemmer(name) for name in self._algorithms]
 
-    def _add(self, key_id: int, keyword: Keyword, forms: bool, typos: bool) -> None:
+    def _add(
+        self,
+        key_id: int,
+        keyword: Keyword,
+        forms: bool,
+        typos: bool,
+    ) -> None:
         self._size += 1
         words = keyword.normalized.split(" ")
         budget = typo_allowance(keyword.normalized) if typos else 0
@@ -197,6 +215,12 @@ class ForgivingIndex:
             tokens = tuple(self._word(w, forms, budget - joins) for w in variant)
             pattern = _Pattern(key_id, keyword.source, tokens, forms, typos, budget, joins)
             self._by_first.setdefault(tokens[0], []).append(pattern)
+            if joins:
+                self._joined_variants.setdefault(tokens, []).append(pattern)
+            elif typos and budget:
+                for word in variant:
+                    if len(word) >= 2 and word.isalnum():
+                        self._halves.add_word(word, len(word))
 
     def _word(self, word: str, forms: bool, typos_left: int) -> int:
         """The vocabulary id of a keyword word, indexed for what it may forgive."""
@@ -205,19 +229,31 @@ class ForgivingIndex:
             word_id = self._vocab[word] = len(self._words)
             self._words.append(word)
             self._allowance.append(0)
-        if forms and len(word) > 3:
+            self._formed.append(False)
+        if forms and len(word) > 3 and not self._formed[word_id]:
+            self._formed[word_id] = True
             for stemmer, table in zip(self._stemmers, self._stems, strict=True):
-                ids = table.setdefault(stemmer.stemWord(word), [])
-                if word_id not in ids:
-                    ids.append(word_id)
+                table.setdefault(stemmer.stemWord(word), []).append(word_id)
         allowance = min(word_allowance(word), typos_left)
         if allowance > self._allowance[word_id]:
-            for deleted in _deletions(word[:PREFIX], allowance):
-                ids = self._deletions.setdefault(deleted, [])
-                if word_id not in ids:
-                    ids.append(word_id)
             self._allowance[word_id] = allowance
             self._typo_reach = max(self._typo_reach, allowance)
+            key = (word[:PREFIX], allowance)
+            group = self._group_of.get(key)
+            if group is not None:
+                self._groups[group].append(word_id)
+                return word_id
+            group = self._group_of[key] = len(self._groups)
+            self._groups.append([word_id])
+            index = self._deletions
+            for text in _deletions(key[0], allowance):
+                there = index.get(text)
+                if there is None:
+                    index[text] = group
+                elif isinstance(there, int):
+                    index[text] = [there, group]
+                else:
+                    there.append(group)
         return word_id
 
     # -- searching -------------------------------------------------------------------------
@@ -232,65 +268,118 @@ class ForgivingIndex:
         if not self._by_first or not normalized_text:
             return found
         words = normalized_text.split(" ")
-        alts = [self._alternatives(w) for w in words]
-        joined = self._joined(words)
+        infos = self._infos(words)
         by_first = self._by_first
-        for start, here in enumerate(alts):
-            pair = joined[start]
-            if not here and pair is None:
-                continue  # the usual case: a word no forgiving keyword begins with
-            firsts = {alt[0] for alt in here if alt[0] in by_first}
-            if pair is not None:
-                firsts.add(pair)
+        for start, (here, half) in enumerate(infos):
+            if not here and not half:
+                continue  # the usual case: a word that stands for no keyword word
+            firsts = [alt[0] for alt in here if alt[0] in by_first]
+            if half and (pair := self._pair(words, start)) is not None:
+                firsts.append(pair)
             for first in firsts:
-                for pattern in self._by_first.get(first, ()):
+                for pattern in by_first.get(first, ()):
                     if pattern.key_id in skip or pattern.key_id in found:
                         continue
-                    end_kinds = _match(pattern, alts, joined, start)
-                    if end_kinds is not None:
-                        end, kinds = end_kinds
+                    result = _match(pattern, infos, words, start, self._vocab)
+                    if result is not None:
+                        end, kinds = result
                         found[pattern.key_id] = ForgivenMatch(
                             pattern.keyword, " ".join(words[start:end]), _how(kinds)
                         )
         return found
 
     def find_whole(self, normalized_text: str) -> dict[int, ForgivenMatch]:
-        """Forgiving keywords that match all of ``normalized_text`` (a keyword), by typos or
-        compounds only: what :func:`typo_collisions` warns about."""
+        """Keywords with ``typos`` that match all of ``normalized_text`` (a keyword) with a
+        typo or a compound: what :func:`responder.engine.lint.typo_collisions` warns about."""
         found: dict[int, ForgivenMatch] = {}
         words = normalized_text.split(" ")
-        alts = [self._alternatives(w) for w in words]
-        joined = self._joined(words)
-        firsts = {alt[0] for alt in alts[0]}
-        if (pair := joined[0]) is not None:
-            firsts.add(pair)
+        infos = self._infos(words)
+        firsts = [alt[0] for alt in infos[0][0]]
+        if infos[0][1] and (pair := self._pair(words, 0)) is not None:
+            firsts.append(pair)
         for first in firsts:
             for pattern in self._by_first.get(first, ()):
                 if not pattern.typos:
                     continue
-                result = _match(pattern, alts, joined, 0)
+                result = _match(pattern, infos, words, 0, self._vocab)
                 if result is not None and result[0] == len(words) and _TYPO_KINDS & result[1]:
                     found[pattern.key_id] = ForgivenMatch(
                         pattern.keyword, normalized_text, _how(result[1])
                     )
         return found
 
-    def _joined(self, words: list[str]) -> list[int | None]:
-        """Per position, the keyword word that this message word and the next make together."""
-        if not self._join_words:
-            return [None] * len(words)
-        vocab = self._vocab
-        return [vocab.get(a + b) for a, b in pairwise(words)] + [None]
+    def may_collide(self, texts: Iterable[str]) -> list[str]:
+        """Of ``texts`` (normalised keywords), those that a keyword with ``typos`` might match
+        with a typo or a compound, for :meth:`find_whole` to decide.
 
-    def _alternatives(self, word: str) -> tuple[_Alt, ...]:
-        """The keyword words that ``word`` may stand for, remembered once worked out."""
-        alts = self._memo.get(word)
-        if alts is None:
-            alts = self._work_out(word)
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            self._memo[word] = alts
-        return alts
+        Cheaper than trying every text: two keyword words within typo reach share a deletion
+        of the index, so only words that share one are measured.
+        """
+        near: set[int] = set()
+        measured: set[tuple[int, int]] = set()
+        words, allowance = self._words, self._allowance
+        shared = [self._groups[g] for g in range(len(self._groups))]
+        buckets = [
+            [w for g in there for w in shared[g]] if isinstance(there, list) else shared[there]
+            for there in self._deletions.values()
+        ]
+        for ids in buckets:
+            if len(ids) < 2:
+                continue
+            for i, a in enumerate(ids):
+                for b in ids[i + 1 :]:
+                    pair = (a, b) if a < b else (b, a)
+                    if a == b or pair in measured:
+                        continue
+                    measured.add(pair)
+                    reach = max(allowance[a], allowance[b])
+                    if abs(len(words[a]) - len(words[b])) > reach:
+                        continue
+                    if OSA.distance(words[a], words[b], score_cutoff=reach) <= reach:
+                        near.update(pair)
+        chosen = []
+        vocab = self._vocab
+        for text in texts:
+            split = text.split(" ")
+            word_ids = [vocab.get(w) for w in split]
+            known = [i for i in word_ids if i is not None]
+            if (
+                any(i in near for i in known)
+                or (len(known) == len(word_ids) and tuple(known) in self._joined_variants)
+                or any(a + b in vocab for a, b in pairwise(split))
+                or any(self._typo_of_another(w, i) for w, i in zip(split, word_ids, strict=True))
+            ):
+                chosen.append(text)
+        return chosen
+
+    def _typo_of_another(self, word: str, word_id: int | None) -> bool:
+        """For a word outside the deletion index: is it a typo of a word inside it?"""
+        if word_id is not None and self._allowance[word_id]:
+            return False  # in the index: its neighbours were measured above
+        return any(typos not in (0, _FAR) for _, _, typos in self._work_out(word))
+
+    def _pair(self, words: list[str], position: int) -> int | None:
+        """The keyword word that the message words at ``position`` and after it make as one."""
+        if position + 1 >= len(words):
+            return None
+        return self._vocab.get(words[position] + words[position + 1])
+
+    def _infos(self, words: list[str]) -> list[_Info]:
+        """What each message word may stand for, remembered once worked out."""
+        memo = self._memo
+        infos = [memo.get(w) for w in words]
+        if None in infos:
+            for position, info in enumerate(infos):
+                if info is None:
+                    word = words[position]
+                    info = (self._work_out(word), self._is_half(word))
+                    if len(memo) >= MEMO_SIZE:
+                        memo.clear()
+                    memo[word] = infos[position] = info
+        return infos  # type: ignore[return-value]
+
+    def _is_half(self, word: str) -> bool:
+        return bool(self._halves.match(word)) if len(self._halves) else False
 
     def _work_out(self, word: str) -> tuple[_Alt, ...]:
         best: dict[int, list[Any]] = {}
@@ -309,11 +398,17 @@ class ForgivingIndex:
                     best.setdefault(word_id, [False, _FAR])[0] = True
         if self._typo_reach and len(word) >= 3:
             reach = min(self._typo_reach, 2 if len(word) >= 7 else 1)
-            candidates: set[int] = set()
+            groups: set[int] = set()
+            index = self._deletions
             for deleted in _deletions(word[:PREFIX], reach):
-                ids = self._deletions.get(deleted)
-                if ids:
-                    candidates.update(ids)
+                there = index.get(deleted)
+                if there is None:
+                    continue
+                if isinstance(there, int):
+                    groups.add(there)
+                else:
+                    groups.update(there)
+            candidates = {w for g in groups for w in self._groups[g]}
             for word_id in candidates:
                 allowance = self._allowance[word_id]
                 other = self._words[word_id]
@@ -331,9 +426,10 @@ _TYPO_KINDS = frozenset({_TYPO, _JOINED, _SPLIT})
 
 def _match(
     pattern: _Pattern,
-    alts: list[tuple[_Alt, ...]],
-    joined: list[int | None],
+    infos: list[_Info],
+    words: list[str],
     start: int,
+    vocab: dict[str, int],
 ) -> tuple[int, frozenset[int]] | None:
     """Where ``pattern`` ends when it starts at message word ``start``, and the kinds of
     difference forgiven on the way; None when it does not match there."""
@@ -341,7 +437,7 @@ def _match(
     typos_left = pattern.budget - pattern.joins
     position = start
     for want in pattern.tokens:
-        step = _step(pattern, want, alts, joined, position, typos_left)
+        step = _step(pattern, want, infos, words, position, typos_left, vocab)
         if step is None:
             return None
         width, kind, cost = step
@@ -356,17 +452,19 @@ def _match(
 def _step(
     pattern: _Pattern,
     want: int,
-    alts: list[tuple[_Alt, ...]],
-    joined: list[int | None],
+    infos: list[_Info],
+    words: list[str],
     position: int,
     typos_left: int,
+    vocab: dict[str, int],
 ) -> tuple[int, int, int] | None:
     """How the message at ``position`` stands for keyword word ``want``: (words used, kind,
     typos spent), the cheapest way; None when it does not. A typo found for a word is never
     more than the word allows (see :func:`word_allowance`): the index looks no further."""
-    if position >= len(alts):
+    if position >= len(infos):
         return None
-    for word_id, form, typos in alts[position]:
+    alts, half = infos[position]
+    for word_id, form, typos in alts:
         if word_id != want:
             continue
         if typos == 0:
@@ -376,7 +474,14 @@ def _step(
         if pattern.typos and typos <= typos_left:
             return 1, _TYPO, typos
     # A word the keyword has joined is not split again: that would be the keyword itself.
-    if pattern.typos and not pattern.joins and typos_left >= 1 and joined[position] == want:
+    if (
+        half
+        and pattern.typos
+        and not pattern.joins
+        and typos_left >= 1
+        and position + 1 < len(words)
+        and vocab.get(words[position] + words[position + 1]) == want
+    ):
         return 2, _SPLIT, 1
     return None
 

@@ -90,7 +90,8 @@ def typo_collisions(book: RuleBook) -> list[Problem]:
             texts.setdefault(kw.normalized, []).append(entry.rule)
     if not any(rule.typos for rule in book.by_order.values()):
         return warnings
-    for text, owners in texts.items():
+    for text in book.forgiving.may_collide(texts):
+        owners = texts[text]
         for key_id, match in book.forgiving.find_whole(text).items():
             entry = book.keyword_entries[key_id]
             if entry.role is Role.EXCLUDE or entry.keyword.normalized == text:
