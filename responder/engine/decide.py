@@ -23,7 +23,7 @@ rules whose text conditions hit, plus the few rules that do not look at the text
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -232,26 +232,21 @@ def _hits(book: RuleBook, normalized: str, original: str) -> _Hits:
             loose_any.setdefault(order, source)
         else:
             loose_all.setdefault(order, set()).add(source)
-    exact = _Hits(
-        any=any_hits,
-        all={order: frozenset(words) for order, words in all_hits.items()},
-        exclude=exclude_hits,
-        groups=book.regexes.search(original),
-        notes=notes,
-    )
-    if not loose_any and not loose_all:
-        return exact
-    widened = _Hits(
-        any={**loose_any, **any_hits},  # a keyword written exactly is the one named
-        all={
-            order: exact.all.get(order, frozenset()) | loose_all.get(order, set())
-            for order in exact.all.keys() | loose_all.keys()
-        },
-        exclude=exclude_hits,
-        groups=exact.groups,
-        notes=notes,
-    )
-    return replace(exact, widened=widened)
+    exact_all = {order: frozenset(words) for order, words in all_hits.items()}
+    groups = book.regexes.search(original)
+    widened = None
+    if loose_any or loose_all:
+        widened = _Hits(
+            any={**loose_any, **any_hits},  # a keyword written exactly is the one named
+            all={
+                order: exact_all.get(order, frozenset()) | loose_all.get(order, set())
+                for order in exact_all.keys() | loose_all.keys()
+            },
+            exclude=exclude_hits,
+            groups=groups,
+            notes=notes,
+        )
+    return _Hits(any_hits, exact_all, exclude_hits, groups, notes, widened)
 
 
 def _candidates(book: RuleBook, hits: _Hits) -> Iterable[Rule]:
