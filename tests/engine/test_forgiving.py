@@ -102,6 +102,8 @@ def answered_by(book: RuleBook, text: str) -> str | None:
         ("cxliac", "celiac"),  # a wrong letter
         ("wat tme do you open", "hours"),  # a phrase of 9 characters: two typos
         ("openin hour?", "hours"),
+        ("¿abirto hoy?", "hours"),  # Spanish, a letter missing
+        ("el preico", "bread"),  # Spanish, neighbours swapped
         # two typos from 9 letters
         ("chcolate and choclat", "chocolate"),
         ("chocolatte", "chocolate"),
@@ -121,6 +123,7 @@ def test_a_forgiving_rule_answers_other_ways_of_writing_its_keywords(
     [
         ("this is his", "'hi' never matches 'this' or 'his'"),
         ("hit me", "nor a typo of it: 3 letters or fewer match exactly"),
+        ("ho", "'hi' gets no typo either"),
         ("panes", "'pan' has 3 letters: no other forms"),
         ("pam", "'pan' has 3 letters: no typos"),
         ("cakr", "'cake' has 4 letters: no typos"),
