@@ -22,6 +22,7 @@ from responder.engine.context import build_context
 from responder.engine.decide import Decision, decide
 from responder.engine.gathering import GATHER_CAP, joined_text
 from responder.engine.hours import show_moment
+from responder.engine.lint import typo_collisions
 from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem
 from responder.engine.rulebook import Rule, RuleBook, Settings
@@ -65,11 +66,14 @@ class CheckReport:
 
 
 def check(rules_dir: Path, templates_dir: Path) -> CheckReport:
-    """Validate, render every template for the sample leads, and run every example."""
+    """Validate, warn about typo collisions, render every template for the sample leads, and
+    run every example."""
     book, problems = check_rulebook(rules_dir, templates_dir)
     report = CheckReport(problems=problems, book=book)
     if book is None:
         return report
+    # Advice for the author only: the service loading a book has no use for it.
+    report.problems.extend(typo_collisions(book))
     report.custom_fields = custom_fields(book.templates, book.all_rules)
     _render_samples(book, report)
     _run_examples(book, report)

@@ -191,6 +191,7 @@ class ForgivingIndex:
         for key_id, keyword, forms, typos in entries:
             if (forms or typos) and not keyword.prefix and not keyword.spaceless:
                 self._add(key_id, keyword, forms, typos)
+        self._index_deletions()
 
     def __len__(self) -> int:
         """How many keywords forgive something."""
@@ -243,18 +244,24 @@ class ForgivingIndex:
             if group is not None:
                 self._groups[group].append(word_id)
                 return word_id
-            group = self._group_of[key] = len(self._groups)
+            self._group_of[key] = len(self._groups)
             self._groups.append([word_id])
-            index = self._deletions
-            for text in _deletions(key[0], allowance):
-                there = index.get(text)
-                if there is None:
-                    index[text] = group
-                elif isinstance(there, int):
+        return word_id
+
+    def _index_deletions(self) -> None:
+        """Every group under each of its deletions: a bare number where a deletion has one
+        group (most have), a list where several groups share it."""
+        index: dict[str, int | list[int]] = {}
+        for (prefix, allowance), group in self._group_of.items():
+            for text in _deletions(prefix, allowance):
+                there = index.setdefault(text, group)
+                if there == group:
+                    continue
+                if isinstance(there, int):
                     index[text] = [there, group]
                 else:
                     there.append(group)
-        return word_id
+        self._deletions = index
 
     # -- searching -------------------------------------------------------------------------
 
@@ -317,15 +324,9 @@ class ForgivingIndex:
         """
         near: set[int] = set()
         measured: set[tuple[int, int]] = set()
-        words, allowance = self._words, self._allowance
-        shared = [self._groups[g] for g in range(len(self._groups))]
-        buckets = [
-            [w for g in there for w in shared[g]] if isinstance(there, list) else shared[there]
-            for there in self._deletions.values()
-        ]
-        for ids in buckets:
-            if len(ids) < 2:
-                continue
+        words, allowance, groups = self._words, self._allowance, self._groups
+
+        def measure(ids: Sequence[int]) -> None:
             for i, a in enumerate(ids):
                 for b in ids[i + 1 :]:
                     pair = (a, b) if a < b else (b, a)
@@ -337,6 +338,13 @@ class ForgivingIndex:
                         continue
                     if OSA.distance(words[a], words[b], score_cutoff=reach) <= reach:
                         near.update(pair)
+
+        for members in groups:  # words of a group share all their deletions
+            if len(members) > 1:
+                measure(members)
+        for there in self._deletions.values():
+            if isinstance(there, list):  # words of several groups share this deletion
+                measure([w for g in there for w in groups[g]])
         chosen = []
         vocab = self._vocab
         for text in texts:

@@ -1,8 +1,9 @@
 """Advice about valid rules that cannot work as their author expects.
 
 Nothing here stops a rule book from loading: every finding is a warning, which
-:mod:`responder.engine.loader` adds to the problems it reports: :func:`shadowed_keywords` on the
-rules, :func:`typo_collisions` on the compiled book (it needs the typo index).
+:mod:`responder.engine.loader` adds to the problems it reports (:func:`shadowed_keywords`), or
+``responder check`` does (:func:`typo_collisions`, on the compiled book: it needs the typo index
+and costs more than a service loading the book should pay).
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ authors in ``docs/rules.md``.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from responder.engine.forgiving import has_word_forms
 from responder.engine.hours import load_timezone, parse_hours
 from responder.engine.language_detection import detectable
 from responder.engine.language_lint import missing_languages
-from responder.engine.lint import shadowed_keywords, typo_collisions
+from responder.engine.lint import shadowed_keywords
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings, compile_rulebook
 from responder.engine.template_lint import misnamed_languages, reference_problems
@@ -95,12 +94,7 @@ class _Loader(RuleValidator):
             return None, self.problems
         warnings = [p for p in self.problems if not p.is_error]
         names = [file.shown for file in files]
-        book = compile_rulebook(settings, rules, names, self.templates, warnings)
-        collisions = typo_collisions(book)
-        if collisions:
-            self.problems.extend(collisions)
-            book = replace(book, warnings=(*book.warnings, *collisions))
-        return book, self.problems
+        return compile_rulebook(settings, rules, names, self.templates, warnings), self.problems
 
     def _word_forms_languages(self, settings: Settings, rules: list[Rule]) -> None:
         """Warn about a language of the book for which no word forms are known."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from responder.cli import main
+from responder.engine.authoring import check
 from responder.engine.decide import Decision, decide
 from responder.engine.forgiving import ForgivingIndex
 from responder.engine.loader import check_rulebook
@@ -319,21 +320,30 @@ def test_a_switch_that_is_not_true_or_false_is_an_error_at_its_line(
 
 
 def test_check_warns_when_a_typo_of_a_keyword_is_another_rules_keyword(tmp_path: Path) -> None:
-    book, problems = check_rulebook(*write_book(tmp_path, EXACT_FIRST))
-    assert book is not None
-    warnings = [str(p).replace(str(tmp_path) + "/", "") for p in problems if not p.is_error]
+    report = check(*write_book(tmp_path, EXACT_FIRST))
+    assert report.ok
+    warnings = [str(p).replace(str(tmp_path) + "/", "") for p in report.warnings]
     assert warnings == [
         "rules/rules.yaml:2: warning [rule prices]: with typos: true, the keyword 'prices' "
         "also matches 'price', a keyword of rule 'price' (rules/rules.yaml:6): a customer "
         "who misspells one of them may get the other rule's answer"
     ]
-    assert book.warnings == tuple(p for p in problems if not p.is_error)
+
+
+def test_responder_check_prints_the_collision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules_dir, templates_dir = write_book(tmp_path, EXACT_FIRST)
+    assert main(["check", "--rules", str(rules_dir), "--templates", str(templates_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "warning [rule prices]: with typos: true, the keyword 'prices' also matches" in out
+    assert "OK: 0 error(s), 1 warning(s)" in out
 
 
 def test_no_collision_warning_without_typos(tmp_path: Path) -> None:
     rules = EXACT_FIRST.replace("    typos: true\n", "")
-    book, problems = check_rulebook(*write_book(tmp_path, rules))
-    assert book is not None and problems == []
+    report = check(*write_book(tmp_path, rules))
+    assert report.ok and report.warnings == []
 
 
 def test_a_compound_of_another_rules_keyword_is_a_collision_too(tmp_path: Path) -> None:
@@ -347,8 +357,7 @@ def test_a_compound_of_another_rules_keyword_is_a_collision_too(tmp_path: Path) 
         keywords: [glutenfree]
         text: "Also yes."
     """
-    _, problems = check_rulebook(*write_book(tmp_path, rules))
-    [warning] = problems
+    [warning] = check(*write_book(tmp_path, rules)).warnings
     assert "the keyword 'gluten free' also matches 'glutenfree', a keyword of rule 'joined'" in (
         warning.message
     )
