@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise, product
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 import snowballstemmer
@@ -131,9 +131,9 @@ class ForgivenMatch:
         return f"matched '{self.written}' with a typo of '{self.keyword}'"
 
 
-@dataclass(frozen=True, slots=True)
-class _Pattern:
-    """One way of writing a keyword, as vocabulary ids, and what it may forgive."""
+class _Pattern(NamedTuple):
+    """One way of writing a keyword, as vocabulary ids, and what it may forgive (a tuple, so
+    that the garbage collector stops visiting the many of a large book)."""
 
     key_id: int
     keyword: str
@@ -167,13 +167,13 @@ class ForgivingIndex:
         self._words: list[str] = []
         self._allowance: list[int] = []  # per vocabulary id: the most typos it may carry
         self._formed: list[bool] = []  # per vocabulary id: its stems are indexed
-        self._by_first: dict[int, list[_Pattern]] = {}
-        self._joined_variants: dict[tuple[int, ...], list[_Pattern]] = {}
+        self._by_first: dict[int, tuple[_Pattern, ...]] = {}
+        self._joined_variants: dict[tuple[int, ...], tuple[_Pattern, ...]] = {}
         # Deletion -> the group (or groups) of words under it; a group is the words that share
         # their first PREFIX letters and allowance, so they share every deletion too. One
         # group is stored as a plain number: millions of small lists would cost more to make.
-        self._deletions: dict[str, int | list[int]] = {}
-        self._groups: list[list[int]] = []
+        self._deletions: dict[str, int | tuple[int, ...]] = {}
+        self._groups: list[tuple[int, ...]] = []
         self._group_of: dict[tuple[str, int], int] = {}
         self._typo_reach = 0
         # The keyword words that may be written apart, as a trie: is a word the start of one?
@@ -182,7 +182,9 @@ class ForgivingIndex:
         names = [_SNOWBALL[c] for c in codes if has_word_forms(c)]
         self._algorithms = tuple(dict.fromkeys(names))
         self._stemmers: list[Any] = self._new_stemmers()
-        self._stems: list[dict[str, list[int]]] = [{} for _ in self._stemmers]
+        # Tuples of numbers rather than lists throughout: the garbage collector stops
+        # visiting them, which matters with hundreds of thousands of them in a large book.
+        self._stems: list[dict[str, tuple[int, ...]]] = [{} for _ in self._stemmers]
         # A stemmer keeps state while it works, so each thread takes a set of its own from
         # this pool (list.pop and list.append are atomic) and gives it back afterwards.
         self._pool: list[list[Any]] = []
@@ -215,9 +217,9 @@ class ForgivingIndex:
         for variant, joins in _variants(words, budget):
             tokens = tuple(self._word(w, forms, budget - joins) for w in variant)
             pattern = _Pattern(key_id, keyword.source, tokens, forms, typos, budget, joins)
-            self._by_first.setdefault(tokens[0], []).append(pattern)
+            self._by_first[tokens[0]] = (*self._by_first.get(tokens[0], ()), pattern)
             if joins:
-                self._joined_variants.setdefault(tokens, []).append(pattern)
+                self._joined_variants[tokens] = (*self._joined_variants.get(tokens, ()), pattern)
             elif typos and budget:
                 for word in variant:
                     if len(word) >= 2 and word.isalnum():
@@ -234,7 +236,8 @@ class ForgivingIndex:
         if forms and len(word) > 3 and not self._formed[word_id]:
             self._formed[word_id] = True
             for stemmer, table in zip(self._stemmers, self._stems, strict=True):
-                table.setdefault(stemmer.stemWord(word), []).append(word_id)
+                stem = stemmer.stemWord(word)
+                table[stem] = (*table.get(stem, ()), word_id)
         allowance = min(word_allowance(word), typos_left)
         if allowance > self._allowance[word_id]:
             self._allowance[word_id] = allowance
@@ -242,25 +245,22 @@ class ForgivingIndex:
             key = (word[:PREFIX], allowance)
             group = self._group_of.get(key)
             if group is not None:
-                self._groups[group].append(word_id)
+                self._groups[group] = (*self._groups[group], word_id)
                 return word_id
             self._group_of[key] = len(self._groups)
-            self._groups.append([word_id])
+            self._groups.append((word_id,))
         return word_id
 
     def _index_deletions(self) -> None:
         """Every group under each of its deletions: a bare number where a deletion has one
-        group (most have), a list where several groups share it."""
-        index: dict[str, int | list[int]] = {}
+        group (most have), a tuple where several groups share it."""
+        index: dict[str, int | tuple[int, ...]] = {}
         for (prefix, allowance), group in self._group_of.items():
             for text in _deletions(prefix, allowance):
                 there = index.setdefault(text, group)
                 if there == group:
                     continue
-                if isinstance(there, int):
-                    index[text] = [there, group]
-                else:
-                    there.append(group)
+                index[text] = (there, group) if isinstance(there, int) else (*there, group)
         self._deletions = index
 
     # -- searching -------------------------------------------------------------------------
@@ -343,7 +343,7 @@ class ForgivingIndex:
             if len(members) > 1:
                 measure(members)
         for there in self._deletions.values():
-            if isinstance(there, list):  # words of several groups share this deletion
+            if isinstance(there, tuple):  # words of several groups share this deletion
                 measure([w for g in there for w in groups[g]])
         chosen = []
         vocab = self._vocab
