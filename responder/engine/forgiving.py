@@ -531,9 +531,11 @@ def _variants(words: list[str], budget: int) -> list[tuple[list[str], int]]:
 
 def _deletions(text: str, reach: int) -> set[str]:
     """``text`` and every string made from it by deleting up to ``reach`` (1 or 2) letters."""
-    once = {text[:i] + text[i + 1 :] for i in range(len(text))}
-    once.add(text)
-    if reach < 2:
-        return once
-    twice = {s[:i] + s[i + 1 :] for s in once for i in range(len(s))}
-    return once | twice
+    n = len(text)
+    found = {text[:i] + text[i + 1 :] for i in range(n)}
+    found.add(text)
+    if reach >= 2:
+        found.update(
+            text[:i] + text[i + 1 : j] + text[j + 1 :] for i in range(n) for j in range(i + 1, n)
+        )
+    return found

@@ -3,15 +3,17 @@ author's terms (per rule and as the book's default), with exact words first."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rapidfuzz.distance import OSA
 
 from responder.cli import main
 from responder.engine.authoring import check
 from responder.engine.decide import Decision, decide
-from responder.engine.forgiving import ForgivingIndex
+from responder.engine.forgiving import ForgivingIndex, typo_allowance, word_allowance
 from responder.engine.loader import check_rulebook
 from responder.engine.matching import parse_keyword
 from responder.engine.normalize import normalize
@@ -401,3 +403,35 @@ def test_a_message_word_is_remembered_with_what_it_stands_for() -> None:
     first = index.search("celiacs")
     assert index.search("celiacs") == first
     assert [m.explain() for m in first.values()] == ["matched 'celiacs' as a form of 'celiac'"]
+
+
+def test_the_deletion_index_finds_exactly_what_comparing_every_keyword_finds() -> None:
+    """The index (deletions of the first letters only) against the plain definition: every
+    keyword within its allowance of optimal-string-alignment distance, and nothing else."""
+    rng = random.Random(9)
+    alphabet = "abcde"  # few letters, so that many words are close to each other
+    keywords = sorted({"".join(rng.choices(alphabet, k=rng.randint(4, 12))) for _ in range(300)})
+    index = index_of(*keywords, forms=False)
+
+    def edited(word: str) -> str:
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(len(word))
+            kind = rng.randrange(4)
+            if kind == 0:
+                word = word[:at] + rng.choice(alphabet) + word[at:]
+            elif kind == 1 and len(word) > 1:
+                word = word[:at] + word[at + 1 :]
+            elif kind == 2:
+                word = word[:at] + rng.choice(alphabet) + word[at + 1 :]
+            elif at + 1 < len(word):
+                word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+        return word
+
+    for query in (edited(rng.choice(keywords)) for _ in range(1500)):
+        expected = {
+            i
+            for i, kw in enumerate(keywords)
+            if kw != query
+            and OSA.distance(query, kw) <= min(word_allowance(kw), typo_allowance(kw))
+        }
+        assert set(index.search(query)) == expected, query
