@@ -112,7 +112,7 @@ def decide(
     if winner is None and hits.widened is not None:
         hits = hits.widened
         for rule in _forgiven_candidates(book, hits):
-            verdict = _check(rule, hits, message, lead, state, local_now)
+            verdict = _check(rule, hits, message, lead, state, local_now, closed)
             if isinstance(verdict, _Pass):
                 winner = (rule, verdict.why)
                 break
