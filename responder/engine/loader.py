@@ -11,7 +11,10 @@ authors in ``docs/rules.md``.
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,7 +62,27 @@ def load_rulebook(rules_dir: Path, templates_dir: Path) -> RuleBook:
 
 def check_rulebook(rules_dir: Path, templates_dir: Path) -> tuple[RuleBook | None, list[Problem]]:
     """Validate everything; the book is None when there is at least one error."""
-    return _Loader(rules_dir, templates_dir).load()
+    with _collector_paused():
+        return _Loader(rules_dir, templates_dir).load()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a book is built.
+
+    Loading makes hundreds of thousands of objects that all live on (the parsed files, the
+    rules, the keyword indexes); the collector would walk the growing heap again and again
+    for garbage that is not there, which was a third of the load time of a large book.
+    Reference counting still frees everything as usual. Left alone when already paused.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def read_settings(rules_dir: Path) -> Settings:
