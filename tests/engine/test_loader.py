@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -401,3 +402,16 @@ def test_gather_is_off_unless_set_and_a_rule_may_answer_at_once(tmp_path: Path) 
     assert book.gather_for(book.rule("a")) == timedelta(seconds=4)
     assert book.gather_for(book.rule("agent")) == timedelta(0)
     assert book.gather_for(None) == timedelta(seconds=4)
+
+
+def test_loading_gives_the_cycle_collector_back_as_it_found_it(tmp_path: Path) -> None:
+    paths = write_book(tmp_path, "rules:\n  - name: a\n    keywords: [xyz]\n    reply: answer\n")
+    assert gc.isenabled()
+    load_rulebook(*paths)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_rulebook(*paths)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
