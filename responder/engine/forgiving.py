@@ -18,11 +18,8 @@ The contract with rule authors (``docs/rules.md``, "Forgiving matching"):
   ``gluten free``) or one word written as two (``gluten free`` for ``glutenfree``) count as one
   typo.
 
-Typos are found through a deletion index (the symmetric-delete idea of SymSpell): every keyword
-word is stored under each string obtained by deleting up to its typo allowance of letters from
-its first :data:`PREFIX` letters, and a message word looks up its own deletions, so the cost of
-a word follows the candidates it shares deletions with, not the number of keywords; candidates
-are then measured exactly. What a message word can stand for is remembered (up to
+Word forms come from :mod:`responder.engine.word_forms`, typos from the deletion index of
+:mod:`responder.engine.typo_index`. What a message word can stand for is remembered (up to
 :data:`MEMO_SIZE` words), as customers use the same words again and again.
 """
 
@@ -34,81 +31,18 @@ from itertools import pairwise, product
 from typing import Any, NamedTuple
 
 import ahocorasick
-import snowballstemmer
-from rapidfuzz.distance import OSA
 
 from responder.engine.matching import Keyword
+from responder.engine.typo_index import TypoIndex, typo_allowance, word_allowance
+from responder.engine.word_forms import WordForms
 
-__all__ = [
-    "DEFAULT_LANGUAGES",
-    "ForgivenMatch",
-    "ForgivingIndex",
-    "has_word_forms",
-    "typo_allowance",
-]
+__all__ = ["ForgivenMatch", "ForgivingIndex"]
 
-DEFAULT_LANGUAGES = ("en",)
-PREFIX = 7  # letters of a word that the deletion index looks at (SymSpell's prefix length)
 MEMO_SIZE = 65_536
 _MAX_JOINED_WORDS = 4  # a keyword of more words is only joined two neighbours at a time
 
-# Language codes of the book (settings.languages) -> the Snowball algorithm for that language.
-_SNOWBALL = {
-    "ar": "arabic",
-    "hy": "armenian",
-    "eu": "basque",
-    "ca": "catalan",
-    "cs": "czech",
-    "da": "danish",
-    "nl": "dutch",
-    "en": "english",
-    "eo": "esperanto",
-    "et": "estonian",
-    "fi": "finnish",
-    "fr": "french",
-    "de": "german",
-    "el": "greek",
-    "hi": "hindi",
-    "hu": "hungarian",
-    "id": "indonesian",
-    "ga": "irish",
-    "it": "italian",
-    "lt": "lithuanian",
-    "ne": "nepali",
-    "no": "norwegian",
-    "nb": "norwegian",
-    "fa": "persian",
-    "pl": "polish",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sr": "serbian",
-    "st": "sesotho",
-    "es": "spanish",
-    "sv": "swedish",
-    "ta": "tamil",
-    "tr": "turkish",
-    "yi": "yiddish",
-}
-
 _EXACT, _FORM, _TYPO, _JOINED, _SPLIT = range(5)
 _FAR = 99  # "not within typo reach"
-
-
-def has_word_forms(language: str) -> bool:
-    """True when there is a Snowball stemmer for the language code ``language``."""
-    name = _SNOWBALL.get(language)
-    return name is not None and name in snowballstemmer.algorithms()
-
-
-def word_allowance(word: str) -> int:
-    """Typos one keyword word may carry: 0 up to 3 letters, 1 up to 8, then 2."""
-    return 0 if len(word) <= 3 else 1 if len(word) <= 8 else 2
-
-
-def typo_allowance(normalized: str) -> int:
-    """Typos a whole keyword may carry: 0 below 5 characters, 1 up to 8, then 2."""
-    return 0 if len(normalized) < 5 else 1 if len(normalized) <= 8 else 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,45 +98,24 @@ class ForgivingIndex:
         a stemmer adds no word forms.
         """
         self._vocab: dict[str, int] = {}
-        self._words: list[str] = []
-        self._allowance: list[int] = []  # per vocabulary id: the most typos it may carry
-        self._formed: list[bool] = []  # per vocabulary id: its stems are indexed
         self._by_first: dict[int, tuple[_Pattern, ...]] = {}
         self._joined_variants: dict[tuple[int, ...], tuple[_Pattern, ...]] = {}
-        # Deletion -> the group (or groups) of words under it; a group is the words that share
-        # their first PREFIX letters and allowance, so they share every deletion too. One
-        # group is stored as a plain number: millions of small lists would cost more to make.
-        self._deletions: dict[str, int | tuple[int, ...]] = {}
-        self._groups: list[tuple[int, ...]] = []
-        self._group_of: dict[tuple[str, int], int] = {}
-        self._typo_reach = 0
+        self._forms = WordForms(languages)
+        self._typos = TypoIndex()
         # The keyword words that may be written apart, as a trie: is a word the start of one?
         self._halves: Any = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
-        codes = tuple(languages) or DEFAULT_LANGUAGES
-        names = [_SNOWBALL[c] for c in codes if has_word_forms(c)]
-        self._algorithms = tuple(dict.fromkeys(names))
-        self._stemmers: list[Any] = self._new_stemmers()
-        # Tuples of numbers rather than lists throughout: the garbage collector stops
-        # visiting them, which matters with hundreds of thousands of them in a large book.
-        self._stems: list[dict[str, tuple[int, ...]]] = [{} for _ in self._stemmers]
-        # A stemmer keeps state while it works, so each thread takes a set of its own from
-        # this pool (list.pop and list.append are atomic) and gives it back afterwards.
-        self._pool: list[list[Any]] = []
         self._memo: dict[str, _Info] = {}
         self._size = 0
         for key_id, keyword, forms, typos in entries:
             if (forms or typos) and not keyword.prefix and not keyword.spaceless:
                 self._add(key_id, keyword, forms, typos)
-        self._index_deletions()
+        self._typos.build()
 
     def __len__(self) -> int:
         """How many keywords forgive something."""
         return self._size
 
     # -- building --------------------------------------------------------------------------
-
-    def _new_stemmers(self) -> list[Any]:
-        return [snowballstemmer.stemmer(name) for name in self._algorithms]
 
     def _add(
         self,
@@ -227,41 +140,12 @@ class ForgivingIndex:
 
     def _word(self, word: str, forms: bool, typos_left: int) -> int:
         """The vocabulary id of a keyword word, indexed for what it may forgive."""
-        word_id = self._vocab.get(word)
-        if word_id is None:
-            word_id = self._vocab[word] = len(self._words)
-            self._words.append(word)
-            self._allowance.append(0)
-            self._formed.append(False)
-        if forms and len(word) > 3 and not self._formed[word_id]:
-            self._formed[word_id] = True
-            for stemmer, table in zip(self._stemmers, self._stems, strict=True):
-                stem = stemmer.stemWord(word)
-                table[stem] = (*table.get(stem, ()), word_id)
-        allowance = min(word_allowance(word), typos_left)
-        if allowance > self._allowance[word_id]:
-            self._allowance[word_id] = allowance
-            self._typo_reach = max(self._typo_reach, allowance)
-            key = (word[:PREFIX], allowance)
-            group = self._group_of.get(key)
-            if group is not None:
-                self._groups[group] = (*self._groups[group], word_id)
-                return word_id
-            self._group_of[key] = len(self._groups)
-            self._groups.append((word_id,))
+        word_id = self._vocab.setdefault(word, len(self._vocab))
+        if forms:
+            self._forms.add(word_id, word)
+        if typos_left:
+            self._typos.add(word_id, word, min(word_allowance(word), typos_left))
         return word_id
-
-    def _index_deletions(self) -> None:
-        """Every group under each of its deletions: a bare number where a deletion has one
-        group (most have), a tuple where several groups share it."""
-        index: dict[str, int | tuple[int, ...]] = {}
-        for (prefix, allowance), group in self._group_of.items():
-            for text in _deletions(prefix, allowance):
-                there = index.setdefault(text, group)
-                if there == group:
-                    continue
-                index[text] = (there, group) if isinstance(there, int) else (*there, group)
-        self._deletions = index
 
     # -- searching -------------------------------------------------------------------------
 
@@ -322,29 +206,7 @@ class ForgivingIndex:
         Cheaper than trying every text: two keyword words within typo reach share a deletion
         of the index, so only words that share one are measured.
         """
-        near: set[int] = set()
-        measured: set[tuple[int, int]] = set()
-        words, allowance, groups = self._words, self._allowance, self._groups
-
-        def measure(ids: Sequence[int]) -> None:
-            for i, a in enumerate(ids):
-                for b in ids[i + 1 :]:
-                    pair = (a, b) if a < b else (b, a)
-                    if a == b or pair in measured:
-                        continue
-                    measured.add(pair)
-                    reach = max(allowance[a], allowance[b])
-                    if abs(len(words[a]) - len(words[b])) > reach:
-                        continue
-                    if OSA.distance(words[a], words[b], score_cutoff=reach) <= reach:
-                        near.update(pair)
-
-        for members in groups:  # words of a group share all their deletions
-            if len(members) > 1:
-                measure(members)
-        for there in self._deletions.values():
-            if isinstance(there, tuple):  # words of several groups share this deletion
-                measure([w for g in there for w in groups[g]])
+        near = self._typos.near_words()
         chosen = []
         vocab = self._vocab
         for text in texts:
@@ -362,7 +224,7 @@ class ForgivingIndex:
 
     def _typo_of_another(self, word: str, word_id: int | None) -> bool:
         """For a word outside the deletion index: is it a typo of a word inside it?"""
-        if word_id is not None and self._allowance[word_id]:
+        if word_id is not None and self._typos.allowance(word_id):
             return False  # in the index: its neighbours were measured above
         return any(typos not in (0, _FAR) for _, _, typos in self._work_out(word))
 
@@ -394,38 +256,11 @@ class ForgivingIndex:
         exact = self._vocab.get(word)
         if exact is not None:
             best[exact] = [False, 0]
-        if self._stemmers:
-            try:
-                stemmers = self._pool.pop()
-            except IndexError:
-                stemmers = self._new_stemmers()
-            stems = [stemmer.stemWord(word) for stemmer in stemmers]
-            self._pool.append(stemmers)
-            for stem, table in zip(stems, self._stems, strict=True):
-                for word_id in table.get(stem, ()):
-                    best.setdefault(word_id, [False, _FAR])[0] = True
-        if self._typo_reach and len(word) >= 3:
-            reach = min(self._typo_reach, 2 if len(word) >= 7 else 1)
-            groups: set[int] = set()
-            index = self._deletions
-            for deleted in _deletions(word[:PREFIX], reach):
-                there = index.get(deleted)
-                if there is None:
-                    continue
-                if isinstance(there, int):
-                    groups.add(there)
-                else:
-                    groups.update(there)
-            candidates = {w for g in groups for w in self._groups[g]}
-            for word_id in candidates:
-                allowance = self._allowance[word_id]
-                other = self._words[word_id]
-                if word_id == exact or abs(len(other) - len(word)) > allowance:
-                    continue
-                typos = OSA.distance(word, other, score_cutoff=allowance)
-                if typos <= allowance:
-                    slot = best.setdefault(word_id, [False, _FAR])
-                    slot[1] = min(slot[1], typos)
+        for word_id in self._forms.of(word):
+            best.setdefault(word_id, [False, _FAR])[0] = True
+        for word_id, typos in self._typos.typos_of(word):
+            slot = best.setdefault(word_id, [False, _FAR])
+            slot[1] = min(slot[1], typos)
         return tuple((word_id, form, typos) for word_id, (form, typos) in best.items())
 
 
@@ -527,15 +362,3 @@ def _variants(words: list[str], budget: int) -> list[tuple[list[str], int]]:
                 merged.append(word)
         variants.append((merged, joins))
     return variants
-
-
-def _deletions(text: str, reach: int) -> set[str]:
-    """``text`` and every string made from it by deleting up to ``reach`` (1 or 2) letters."""
-    n = len(text)
-    found = {text[:i] + text[i + 1 :] for i in range(n)}
-    found.add(text)
-    if reach >= 2:
-        found.update(
-            text[:i] + text[i + 1 : j] + text[j + 1 :] for i in range(n) for j in range(i + 1, n)
-        )
-    return found

@@ -22,7 +22,6 @@ from typing import Any
 from responder.engine.closures import ClosedTimes, parse_closed
 from responder.engine.durations import parse_duration
 from responder.engine.folder import FolderFile, read_folder
-from responder.engine.forgiving import has_word_forms
 from responder.engine.hours import load_timezone, parse_hours
 from responder.engine.language_detection import detectable
 from responder.engine.language_lint import missing_languages
@@ -32,6 +31,7 @@ from responder.engine.rulebook import DEFAULT_COOLDOWN, Rule, RuleBook, Settings
 from responder.engine.template_lint import misnamed_languages, reference_problems
 from responder.engine.templates import TemplateLibrary
 from responder.engine.validation import RuleValidator, not_a_flag, parse_gather
+from responder.engine.word_forms import has_word_forms
 from responder.engine.yamlfile import Located, load_yaml
 from responder.errors import RuleBookError
 

@@ -13,11 +13,12 @@ from rapidfuzz.distance import OSA
 from responder.cli import main
 from responder.engine.authoring import check
 from responder.engine.decide import Decision, decide
-from responder.engine.forgiving import ForgivingIndex, typo_allowance, word_allowance
+from responder.engine.forgiving import ForgivingIndex
 from responder.engine.loader import check_rulebook
 from responder.engine.matching import parse_keyword
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
+from responder.engine.typo_index import typo_allowance, word_allowance
 from responder.model import Lead, LeadState, Message
 from tests.rulebooks import book_from, write_book
 
