@@ -1,6 +1,6 @@
 """Keywords that forgive how customers write: other forms of a word, typos, compounds.
 
-The contract with rule authors (``docs/rules.md``, "Forgiving matching"):
+The contract with rule authors (``docs/rules.md``, "Forgiving customers"):
 
 * it applies to the keywords (``keywords``, ``all``, ``exclude``) of rules with
   ``word_forms: true`` or ``typos: true``, except ``word*`` keywords and keywords in a script
