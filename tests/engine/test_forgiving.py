@@ -369,7 +369,7 @@ def test_a_compound_of_another_rules_keyword_is_a_collision_too(tmp_path: Path) 
 def test_a_language_without_word_forms_is_a_warning(tmp_path: Path) -> None:
     rules = (
         "settings:\n  languages: [en, ms]\nrules:\n  - name: a\n    keywords: [harga]\n"
-        "    word_forms: true\n    text: hi\n"
+        "    word_forms: true\n    text: {en: hi, ms: hai}\n"
     )
     book, problems = check_rulebook(*write_book(tmp_path, rules))
     assert book is not None
