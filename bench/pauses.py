@@ -38,7 +38,8 @@ from responder.model import EVERYONE, LeadState, Pause, Sending  # noqa: E402
 from responder.ports import Store  # noqa: E402
 from responder.store import redis_scripts, sqlite_sql  # noqa: E402
 from responder.store._convert import from_ts, to_ts, ts_text  # noqa: E402
-from responder.store.redis_store import RedisStore, _lead_state  # noqa: E402
+from responder.store.redis_leads import _lead_state  # noqa: E402
+from responder.store.redis_store import RedisStore  # noqa: E402
 from responder.store.sqlite import SQLiteStore  # noqa: E402
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)

@@ -26,6 +26,8 @@ one Redis can serve several deployments:
                     normalised text; what :meth:`RedisStore.unanswered` groups.
 ``burst...``        bursts of messages answered together: see :mod:`responder.store.redis_bursts`.
 
+Per-lead state (leads, pauses, reservations) is in :mod:`responder.store.redis_leads`.
+
 Why leases live in a sorted set rather than in the pending list's idle time (XAUTOCLAIM
 with min-idle = lease): idle time is measured by the Redis server's clock, while the store
 contract has the caller decide what "now" is; XCLAIM's TIME option cannot set a delivery
@@ -49,30 +51,26 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.retry import Retry
 
 from responder.errors import ConfigError, StoreUnavailable
-from responder.model import EVERYONE, DecisionRecord, Job, LeadState, Outcome, Pause, Sending
+from responder.model import DecisionRecord, Job, Outcome, Sending
 from responder.ports import CLAIM_TTL
-from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswered
+from responder.queries import ActivityPage, ActivityQuery, Unanswered
 from responder.store import redis_log
 from responder.store import redis_scripts as scripts
-from responder.store._convert import from_ts, seconds, to_ts, ts_text
+from responder.store._convert import seconds, to_ts, ts_text
 from responder.store.redis_bursts import RedisBursts
+from responder.store.redis_connect import check_prefix, check_version, connect, split_prefix
+from responder.store.redis_leads import RedisLeads
 
-MIN_VERSION = (6, 2)
 DEFAULT_PREFIX = "responder"
 GROUP = "workers"
 _PRUNE_BATCH = 500
 _SCAN_CAP = 20_000
 # How many unmatched messages (about) the ``unanswered`` stream keeps, newest.
 UNANSWERED_CAP = 10_000
-# How many pausings and resumings (about) the ``pause_changes`` stream keeps, newest.
-PAUSE_CHANGES_CAP = 10_000
 # A consumer (one per process that ever held a job) with nothing pending is forgotten after
 # this long without activity.
 _IDLE_CONSUMER_MS = 24 * 3600 * 1000
@@ -80,54 +78,7 @@ _IDLE_CONSUMER_MS = 24 * 3600 * 1000
 _LOGIN_REFUSED = (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)
 
 
-def parse_version(text: str) -> tuple[int, ...]:
-    """``"7.0.15"`` -> ``(7, 0, 15)``; parts that are not numbers end the tuple."""
-    parts: list[int] = []
-    for part in text.strip().split("."):
-        digits = ""
-        for char in part:
-            if not char.isdigit():
-                break
-            digits += char
-        if not digits:
-            break
-        parts.append(int(digits))
-        if len(digits) != len(part):
-            break
-    return tuple(parts)
-
-
-def check_version(text: str) -> None:
-    """Raise :class:`ConfigError` unless ``text`` names Redis 6.2 or newer."""
-    version = parse_version(text)
-    if not version:
-        raise ConfigError(
-            f"The Redis server reports no version this store understands ({text!r}): "
-            "Redis 6.2 or newer is required."
-        )
-    if version < MIN_VERSION:
-        raise ConfigError(f"Redis {text} is too old: 6.2 or newer is required.")
-
-
-def split_prefix(url: str) -> tuple[str, str | None]:
-    """Take the ``prefix`` query parameter out of a Redis URL: ``(url without it, prefix)``."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefixes = [value for name, value in query if name == "prefix"]
-    rest = urlencode([(name, value) for name, value in query if name != "prefix"])
-    return urlunsplit(parts._replace(query=rest)), (prefixes[-1] if prefixes else None)
-
-
-def _check_prefix(prefix: str) -> str:
-    if not prefix or any(c.isspace() or c in "*?[]{}" for c in prefix):
-        raise ConfigError(
-            f"The Redis key prefix {prefix!r} cannot be used: give a non-empty name without "
-            "spaces or any of * ? [ ] { }."
-        )
-    return prefix
-
-
-class RedisStore(RedisBursts):
+class RedisStore(RedisLeads, RedisBursts):
     """The :class:`~responder.ports.Store` contract on a Redis server.
 
     ``url`` is ``redis://[user:password@]host:port/db`` or ``rediss://...`` (TLS), optionally
@@ -156,14 +107,14 @@ class RedisStore(RedisBursts):
         timeout: float = 1.0,
     ) -> None:
         url, url_prefix = split_prefix(url)
-        self.prefix = _check_prefix(prefix or url_prefix or DEFAULT_PREFIX)
+        self.prefix = check_prefix(prefix or url_prefix or DEFAULT_PREFIX)
         if claim_ttl < CLAIM_TTL:
             raise ConfigError(f"Claims must be kept at least {CLAIM_TTL.days} days.")
         self._claim_ttl = str(math.ceil(seconds(claim_ttl)))
         self._decision_ttl = str(math.ceil(seconds(decision_ttl)))
         self._decisions_cap = str(decisions_cap)
         self._unanswered_cap = str(unanswered_cap)
-        self._redis = _connect(url, timeout)
+        self._redis = connect(url, timeout)
         kwargs = self._redis.connection_pool.connection_kwargs
         self.where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         self.where += f"/{kwargs.get('db', 0)}"
@@ -180,17 +131,11 @@ class RedisStore(RedisBursts):
         self._reclaim = script(scripts.RECLAIM)
         self._renew = script(scripts.RENEW)
         self._finish = script(scripts.FINISH)
-        self._note_inbound = script(scripts.NOTE_INBOUND)
-        self._pause = script(scripts.PAUSE)
-        self._pause_once = script(scripts.PAUSE_ONCE)
-        self._put_pause = script(scripts.PUT_PAUSE)
-        self._end_pause = script(scripts.END_PAUSE)
         self._prune_pauses = script(scripts.PRUNE_PAUSES)
-        self._reserve = script(scripts.RESERVE)
-        self._release = script(scripts.RELEASE)
         self._prune_decisions = script(scripts.PRUNE_DECISIONS)
         self._forget_consumers = script(scripts.FORGET_IDLE_CONSUMERS)
         self._prune_stream = script(scripts.PRUNE_STREAM)
+        self._register_leads(script)
         self._register_bursts(script)
         self._opened = False
         try:
@@ -314,115 +259,6 @@ class RedisStore(RedisBursts):
         with self._guard():
             return int(self._redis.zcard(self._leases))
 
-    # -- per-lead state -----------------------------------------------------------------------
-
-    def lead_state(self, lead_id: str) -> LeadState:
-        with self._guard():
-            both = self._redis.pipeline(transaction=False)
-            both.hgetall(self._k + "lead:" + lead_id)
-            both.hmget(self._pauses, "p:" + lead_id, "p:" + EVERYONE)
-            fields, held = both.execute()
-        return _lead_state(fields, held)
-
-    def note_inbound(self, lead_id: str, at: datetime) -> LeadState:
-        keys = [self._k + "lead:" + lead_id, self._pauses]
-        with self._guard():
-            flat, held = self._note_inbound(keys=keys, args=[ts_text(at), lead_id])
-        return _lead_state(dict(zip(flat[::2], flat[1::2], strict=True)), held)
-
-    def put_pause(self, pause: Pause) -> None:
-        until = ts_text(pause.until) if pause.until is not None else ""
-        args: list[str | int] = [pause.lead_id, pause.to_json(), until, PAUSE_CHANGES_CAP]
-        args.append(ts_text(pause.at))
-        with self._guard():
-            self._put_pause(keys=[self._pauses, self._pause_changes], args=[*args, pause.by])
-
-    def end_pause(self, lead_id: str, *, by: str, now: datetime) -> Pause | None:
-        keys = [self._pauses, self._k + "lead:" + lead_id, self._pause_changes]
-        with self._guard():
-            ended = self._end_pause(keys=keys, args=[lead_id, PAUSE_CHANGES_CAP, ts_text(now), by])
-        return Pause.from_json(ended) if ended else None
-
-    def pause_changes(self, *, limit: int = 50) -> list[PauseChange]:
-        with self._guard():
-            entries: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
-                self._pause_changes, count=limit
-            )
-        changes = []
-        for _, fields in entries:
-            pause = Pause.from_json(fields["d"]) if "d" in fields else None
-            changes.append(
-                PauseChange(
-                    lead_id=fields["lead"],
-                    action="resume" if fields["action"] == "resume" else "pause",
-                    by=fields["by"],
-                    at=from_ts(fields["at"]),
-                    until=pause.until if pause is not None else None,
-                    note=pause.note if pause is not None else "",
-                )
-            )
-        return changes
-
-    def pauses(self, *, now: datetime) -> list[Pause]:
-        with self._guard():
-            fields: dict[str, str] = self._redis.hgetall(self._pauses)  # type: ignore[assignment]
-        running = [
-            pause
-            for name, value in fields.items()
-            if name.startswith("p:") and (pause := Pause.from_json(value)).active(now)
-        ]
-        return sorted(running, key=lambda pause: (not pause.everyone, pause.lead_id))
-
-    def pause(self, lead_id: str, until: datetime) -> None:
-        with self._guard():
-            self._pause(keys=[self._k + "lead:" + lead_id], args=[ts_text(until)])
-
-    def pause_once(self, key: str, lead_id: str, until: datetime, *, now: datetime) -> bool:
-        """A retried script whose first run went through answers False: the pause is applied."""
-        keys = [self._k + "claim:" + key, self._k + "lead:" + lead_id]
-        args = [ts_text(until), self._claim_ttl, ts_text(now)]
-        with self._guard():
-            return bool(self._pause_once(keys=keys, args=args))
-
-    def reserve_reply(
-        self,
-        job_key: str,
-        lead_id: str,
-        sending: Sending,
-        *,
-        cooldown: timedelta,
-        budget: int,
-        budget_period: timedelta,
-    ) -> Outcome | None:
-        at = to_ts(sending.reserved_at)
-        keys = [
-            self._k + "lead:" + lead_id,
-            self._k + "budget:" + lead_id,
-            self._k + "job:" + job_key,
-            self._pauses,
-        ]
-        args: list[str | int] = [
-            repr(at),
-            "r:" + sending.rule,
-            repr(at - seconds(cooldown)),
-            repr(at - seconds(budget_period)),
-            budget,
-            f"{job_key}|{sending.rule}",
-            max(1000, math.ceil(seconds(budget_period) * 1000)),
-            sending.to_json(),
-            job_key,
-            repr(seconds(cooldown)),  # zero never blocks, even against a clock that ran ahead
-            lead_id,
-        ]
-        with self._guard():
-            refused = self._reserve(keys=keys, args=args)
-        return Outcome(refused) if refused else None
-
-    def release_reply(self, job_key: str, lead_id: str, rule: str) -> None:
-        keys = [self._k + "lead:" + lead_id, self._k + "budget:" + lead_id]
-        with self._guard():
-            self._release(keys=keys, args=[rule, job_key])
-
     # -- decision log -------------------------------------------------------------------------
 
     def decisions(
@@ -490,51 +326,3 @@ class RedisStore(RedisBursts):
     def close(self) -> None:
         """Close the connection pool."""
         self._redis.close()
-
-
-def _connect(url: str, timeout: float) -> redis.Redis:
-    """A client for ``url`` (connecting lazily); ConfigError when the URL cannot be used.
-
-    One call waits about ``timeout`` seconds at most for a server that does not answer: a
-    timeout is never tried again. redis-py retries the connection, its handshake and the
-    command each under the same policy, one inside the other, so retrying timeouts made a
-    server that accepts connections and never answers hold every call for nine of them.
-    """
-    try:
-        return redis.Redis.from_url(
-            url,
-            decode_responses=True,
-            # RESP2 talks to every server version, so an old one gets the version message
-            # of RedisStore._open rather than a failed HELLO handshake.
-            protocol=2,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            health_check_interval=15,
-            # A connection that dropped (a restart, an idle connection closed) is tried again
-            # at once, on a fresh one. A repeated script is harmless: a repeated accept or
-            # finish answers "already done" (the job stays persisted and leased), a repeated
-            # reservation refuses.
-            retry=Retry(
-                ExponentialWithJitterBackoff(base=0.05, cap=0.2),
-                retries=1,
-                supported_errors=(redis.exceptions.ConnectionError,),
-            ),
-        )
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"The Redis URL cannot be used: {exc}.") from exc
-
-
-def _lead_state(fields: dict[str, str], held: Sequence[str | None] = ()) -> LeadState:
-    def time(name: str) -> datetime | None:
-        value = fields.get(name)
-        return from_ts(value) if value is not None else None
-
-    return LeadState(
-        first_seen=time("first_seen"),
-        last_inbound=time("last_inbound"),
-        paused_until=time("paused_until"),
-        last_reply={
-            name[2:]: from_ts(value) for name, value in fields.items() if name.startswith("r:")
-        },
-        held=tuple(Pause.from_json(pause) for pause in held if pause),
-    )

@@ -16,7 +16,8 @@ from responder.errors import ConfigError, StoreUnavailable
 from responder.model import DecisionRecord, Job, Lead, Message, Outcome, Sending
 from responder.ports import CLAIM_TTL
 from responder.store import open_store
-from responder.store.redis_store import GROUP, RedisStore, check_version, parse_version
+from responder.store.redis_connect import check_version, parse_version
+from responder.store.redis_store import GROUP, RedisStore
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
