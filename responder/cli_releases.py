@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from responder.errors import ResponderError
-from responder.model import Release, ReleaseSource, content_hash
 from responder.ports import ReleaseStore
 from responder.publishing import Published, export, load_release, publish_folder, read_book
 from responder.publishing import rollback as roll_back
+from responder.release import Release, ReleaseSource, content_hash
 from responder.store import open_releases, releases_folder
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ field says otherwise.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -401,61 +400,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class ReleaseSource(StrEnum):
-    """Where a release came from."""
-
-    FOLDER = "folder"
-    CONSOLE = "console"
-    ROLLBACK = "rollback"
-    CLI = "cli"
-
-
-@dataclass(frozen=True)
-class Release:
-    """One complete rule book as published: every rule file and template, and its story.
-
-    ``files`` maps ``rules/<name>`` and ``templates/<name>`` to their text; ``content_hash``
-    is :func:`content_hash` of them; ``report`` is the check report it was published with.
-    A summary (from a listing) has no ``files``.
-    """
-
-    number: int
-    created_at: datetime
-    author: str
-    source: ReleaseSource
-    note: str
-    content_hash: str
-    report: str
-    files: Mapping[str, str] = field(default_factory=dict)
-
-    def meta(self) -> dict[str, Any]:
-        """Everything but the files, as JSON-ready values."""
-        return {
-            "number": self.number,
-            "created_at": _iso(self.created_at),
-            "author": self.author,
-            "source": self.source.value,
-            "note": self.note,
-            "content_hash": self.content_hash,
-            "report": self.report,
-        }
-
-    @classmethod
-    def from_meta(cls, meta: Mapping[str, Any], files: Mapping[str, str] | None = None) -> Release:
-        created = _from_iso(meta["created_at"])
-        assert created is not None
-        return cls(
-            number=int(meta["number"]),
-            created_at=created,
-            author=str(meta["author"]),
-            source=ReleaseSource(meta["source"]),
-            note=str(meta["note"]),
-            content_hash=str(meta["content_hash"]),
-            report=str(meta["report"]),
-            files=dict(files or {}),
-        )
-
-
 class Role(StrEnum):
     """What a console account may do: viewers see, editors change."""
 
@@ -504,17 +448,6 @@ class Change:
         at = _from_iso(data["at"])
         assert at is not None
         return cls(at, str(data["who"]), str(data["what"]))
-
-
-def content_hash(files: Mapping[str, str]) -> str:
-    """A hash of a rule book's files (names and texts), the same on every machine."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        for part in (name, files[name]):
-            data = part.encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "big"))
-            digest.update(data)
-    return digest.hexdigest()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -45,11 +45,10 @@ from responder.model import (
     Message,
     Outcome,
     Pause,
-    Release,
-    ReleaseSource,
     Sending,
 )
 from responder.queries import ActivityPage, ActivityQuery, PauseChange, Unanswered
+from responder.release import Release, ReleaseSource
 
 CLAIM_TTL = timedelta(days=7)
 # At least this many of the newest releases are kept (and always the live one).

@@ -31,8 +31,9 @@ from responder.engine.loader import load_rulebook
 from responder.engine.problems import Problem, display_path
 from responder.engine.rulebook import RuleBook
 from responder.errors import ConfigError, ResponderError, RuleBookError
-from responder.model import Release, ReleaseSource, content_hash, utcnow
+from responder.model import utcnow
 from responder.ports import ReleaseStore
+from responder.release import Release, ReleaseSource, content_hash
 
 __all__ = [
     "Published",

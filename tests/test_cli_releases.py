@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from responder.cli import main
-from responder.model import DecisionRecord, Outcome, ReleaseSource
+from responder.model import DecisionRecord, Outcome
+from responder.release import ReleaseSource
 from responder.store import open_releases, open_store
 from tests.rulebooks import write_book
 

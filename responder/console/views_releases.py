@@ -14,8 +14,9 @@ from responder.console import blueprint, console, words
 from responder.console.security import editors_only
 from responder.engine import authoring
 from responder.engine.book_diff import describe_changes
-from responder.model import Change, Release, ReleaseSource, utcnow
+from responder.model import Change, utcnow
 from responder.publishing import ReleaseNotFound, publish_folder, read_book, rollback
+from responder.release import Release, ReleaseSource
 
 
 def _live() -> Release | None:

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from responder.engine.hours import show_moment
-from responder.model import ReleaseSource
+from responder.release import ReleaseSource
 
 SOURCES = {
     ReleaseSource.FOLDER: "the rules folder",

@@ -15,8 +15,8 @@ import watchfiles
 
 from responder.config import Config
 from responder.errors import ResponderError
-from responder.model import ReleaseSource
 from responder.publishing import publish_folder
+from responder.release import ReleaseSource
 from responder.store import open_releases
 
 __all__ = ["FolderWatcher"]

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from responder.model import Release, ReleaseSource, content_hash
 from responder.ports import RELEASES_KEPT
+from responder.release import Release, ReleaseSource, content_hash
 from responder.store.redis_store import DEFAULT_PREFIX, RedisStore
 
 # KEYS: last, live, folder, set; ARGV: release key prefix, meta JSON (number filled in here),

@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from responder.errors import StoreUnavailable
-from responder.model import Release, ReleaseSource, content_hash
 from responder.ports import RELEASES_KEPT
+from responder.release import Release, ReleaseSource, content_hash
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS releases (

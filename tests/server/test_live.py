@@ -10,7 +10,7 @@ import pytest
 from responder.config import Config
 from responder.engine.rulebook import RuleBook
 from responder.errors import RuleBookError
-from responder.model import ReleaseSource
+from responder.release import ReleaseSource
 from responder.server.live import LiveRelease, first_book
 from responder.store import open_releases
 from tests.rulebooks import write_book

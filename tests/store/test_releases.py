@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from responder.model import ReleaseSource, content_hash
 from responder.ports import RELEASES_KEPT, ReleaseStore
+from responder.release import ReleaseSource, content_hash
 from responder.store import open_releases
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
