@@ -4,10 +4,13 @@ Run ``python bench/service.py`` (about two and a half minutes; ``--rates 100,200
 ``--duration 10`` shorten it). Everything listens on 127.0.0.1 and is stopped at the end, also
 on Ctrl-C. In one run it starts:
 
-* the ABC API simulator in its own process (``python -m responder.simulator``), answering
-  every API call after 200 ms (``--latency``);
+* a fake ABC API in its own process (bench/fake_api.py): one event loop answering every API
+  call after 200 ms (``--latency``) on connections it keeps open, as the platform does;
+  ``--api simulator`` uses the project's simulator instead, which closes every connection
+  (so each reply pays a new connection);
 * the service exactly as in production: gunicorn with ``responder.server.gunicorn_conf``, the
-  repository's ``rules/`` and ``templates/``, a SQLite store in a temporary folder;
+  repository's ``rules/`` and ``templates/``, a SQLite store in a temporary folder
+  (``--store redis`` a Redis store at ``--redis-url`` under a fresh key prefix, removed after);
 * later, in place of the service, a bare Flask app that only answers 202 to ``POST /webhook``,
   under the same gunicorn settings: the ceiling the web stack alone allows.
 
@@ -31,8 +34,15 @@ must be answered by the ``opening-hours`` rule). It prints, per rate:
 * the generator's achieved rate and lateness against its schedule, to show it is not the
   bottleneck.
 
-The targets (at 400/s): every reply sent, delivery-to-reply p99 <= 300 ms, ack p99 <= 20 ms.
-Exit status 1 when a target is missed at a rate that was run.
+and, per rate, the service's CPU per delivery against the bare app's (the ratio).
+
+``--profile SECONDS`` samples one service worker with py-spy (``--gil``: only the thread
+holding the GIL, i.e. where the CPU goes) for that long during the first measured rate, and
+prints the functions with the most samples, by own time and including callees.
+
+The targets (at 400/s): every reply sent, delivery-to-reply p99 <= 300 ms, ack p99 <= 20 ms,
+no reply sent twice, none after the lead's 24-hour window, CPU per delivery <= 2x the bare
+app's. Exit status 1 when a target is missed at a rate that was run.
 """
 
 from __future__ import annotations
@@ -46,7 +56,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +72,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import redis  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from flask.typing import ResponseReturnValue  # noqa: E402
 
@@ -74,6 +87,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_RATE = 400
 TARGET_ACK_P99_MS = 20.0
 TARGET_REPLY_P99_MS = 300.0
+TARGET_CPU_RATIO = 2.0
+WINDOW_S = 24 * 3600.0
 # The generator is "not the bottleneck" when it sends on time: p99 lateness under this.
 GENERATOR_LATE_P99_MS = 5.0
 WARMUP = 100  # deliveries sent at 50/s to each server before the measured rates
@@ -182,6 +197,19 @@ def start_simulator(port: int, latency: float) -> Process:
 GTHREAD = ("-k", "gthread", "--threads", os.environ.get("RESPONDER_THREADS", "8"))
 
 
+def start_fake_api(port: int, latency: float) -> Process:
+    process = Process(
+        "fake-api",
+        [
+            *(sys.executable, "-m", "bench.fake_api", "--host", HOST, "--port", str(port)),
+            *("--latency", str(latency), "--api-key", API_KEY),
+        ],
+        dict(os.environ),
+    )
+    wait_until_up(f"http://{HOST}:{port}/_fake/count", process)
+    return process
+
+
 def start_gunicorn(
     name: str, app: str, port: int, env: dict[str, str], extra: Sequence[str] = ()
 ) -> Process:
@@ -258,12 +286,13 @@ def registered_deliveries(
 
 
 def unregistered_deliveries(lead_ids: Sequence[str]) -> list[tuple[bytes, dict[str, str]]]:
-    """Deliveries of the same shape for the ceiling app, which reads nothing in them."""
+    """Signed deliveries built here (for the fake API and the ceiling app): each lead's
+    message has the lead's number as its id, and was written now."""
     deliveries = []
     now = datetime.now().astimezone().isoformat()
-    for number, lead_id in enumerate(lead_ids):
+    for lead_id in lead_ids:
         message = {
-            "id": 10_000_000 + number,
+            "id": int(lead_id),
             "lead_id": lead_id,
             "content": TEXT,
             "direction": "inbound",
@@ -347,36 +376,49 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def reply_attempts(client: httpx.Client, sim_url: str) -> int:
-    # POST /_sim/faults with nothing to change is the simulator's cheap counters read.
-    count: int = client.post(f"{sim_url}/_sim/faults", json={}).json()["reply_attempts"]
-    return count
+class Api:
+    """What the bench reads from the API the service replies to: how many reply attempts
+    arrived, and each accepted reply's lead and time."""
 
+    def __init__(self, client: httpx.Client, url: str, *, fake: bool) -> None:
+        self.client, self.url, self.fake = client, url, fake
 
-def wait_for_replies(client: httpx.Client, sim_url: str, expected: int, timeout: float) -> None:
-    """Until ``expected`` reply attempts arrived and have had time to finish, or ``timeout``."""
-    give_up = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
-    while time.monotonic() < give_up:
-        seen = reply_attempts(client, sim_url)
-        if seen >= expected:
-            time.sleep(0.5)  # the last attempts are still waiting out the simulated latency
-            return
-        if seen != last:
-            last, since = seen, time.monotonic()
-        elif time.monotonic() - since > 10:
-            return  # nothing new for 10 s: the rest is not coming
-        time.sleep(0.25)
+    def attempts(self) -> int:
+        if self.fake:
+            return int(self.client.get(f"{self.url}/_fake/count").text)
+        # POST /_sim/faults with nothing to change is the simulator's cheap counters read.
+        count: int = self.client.post(f"{self.url}/_sim/faults", json={}).json()["reply_attempts"]
+        return count
 
+    def replies(self) -> list[tuple[str, float]]:
+        """(lead id, Unix time) of each reply accepted (since the last call, for the fake)."""
+        if self.fake:
+            found = self.client.get(f"{self.url}/_fake/replies", timeout=60).json()
+            return [(str(lead), float(at)) for lead, at, _ in found]
+        state = self.client.get(f"{self.url}/_sim/state", timeout=60).json()
+        return [
+            (
+                str(reply["lead_id"]),
+                datetime.fromisoformat(reply["created_at"].replace("Z", "+00:00")).timestamp(),
+            )
+            for reply in state["replies"]
+        ]
 
-def replies_by_lead(client: httpx.Client, sim_url: str) -> dict[str, float]:
-    """Lead id -> Unix time at which the simulator accepted its first reply."""
-    state = client.get(f"{sim_url}/_sim/state", timeout=60).json()
-    found: dict[str, float] = {}
-    for reply in state["replies"]:
-        at = datetime.fromisoformat(reply["created_at"].replace("Z", "+00:00")).timestamp()
-        found.setdefault(str(reply["lead_id"]), at)
-    return found
+    def wait_for_replies(self, expected: int, timeout: float) -> None:
+        """Until ``expected`` reply attempts arrived and have had time to finish, or
+        ``timeout``."""
+        give_up = time.monotonic() + timeout
+        last, since = -1, time.monotonic()
+        while time.monotonic() < give_up:
+            seen = self.attempts()
+            if seen >= expected:
+                time.sleep(0.5)  # the last attempts are still waiting out the latency
+                return
+            if seen != last:
+                last, since = seen, time.monotonic()
+            elif time.monotonic() - since > 10:
+                return  # nothing new for 10 s: the rest is not coming
+            time.sleep(0.25)
 
 
 @dataclass
@@ -391,6 +433,8 @@ class Result:
     sim_cpu: float = 0.0
     reply_ms: list[float] = field(default_factory=list)
     replied: int = 0
+    duplicates: int = 0
+    after_window: int = 0
 
     @property
     def sent(self) -> int:
@@ -428,22 +472,32 @@ def run_phase(
     rate: int,
     deliveries: Sequence[tuple[bytes, dict[str, str]]],
     lead_ids: Sequence[str],
-    sim: Process | None,
-    sim_url: str,
-    client: httpx.Client,
+    api: Api | None,
+    api_process: Process | None,
+    profile: Callable[[], None] | None = None,
 ) -> Result:
+    """One rate against ``server``; ``api`` (None: the ceiling, which sends nothing) is
+    where the replies go. ``profile`` is started as the phase starts, in a thread."""
     requests = [http_request(port, body, headers) for body, headers in deliveries]
+    written = time.time()  # the messages were written just before (their created_at)
     pids = server.pids()
-    attempts_before = reply_attempts(client, sim_url) if sim is not None else 0
+    if api is not None:
+        api.replies()  # forget earlier phases' replies (the fake API hands each out once)
+    attempts_before = api.attempts() if api is not None else 0
     server_before = cpu_seconds(pids)
-    sim_before = cpu_seconds([sim.pid]) if sim is not None else {}
+    api_before = cpu_seconds([api_process.pid]) if api_process is not None else {}
+    profiler = threading.Thread(target=profile, daemon=True) if profile else None
     wall = time.perf_counter()
+    if profiler is not None:
+        profiler.start()
     records, generator_cpu = open_loop(port, requests, rate)
-    if sim is not None:
-        wait_for_replies(client, sim_url, attempts_before + len(requests), timeout=30)
+    if api is not None:
+        api.wait_for_replies(attempts_before + len(requests), timeout=30)
     wall = time.perf_counter() - wall
     server_after = cpu_seconds(pids)
-    sim_after = cpu_seconds([sim.pid]) if sim is not None else {}
+    api_after = cpu_seconds([api_process.pid]) if api_process is not None else {}
+    if profiler is not None:
+        profiler.join()
     per_process = [server_after[p] - server_before[p] for p in pids if p in server_after]
     result = Result(
         target=target,
@@ -454,13 +508,20 @@ def run_phase(
         server_cpu_per_process=per_process,
         wall=wall,
     )
-    if sim is not None:
-        result.sim_cpu = sum(sim_after.values()) - sum(sim_before.values())
-        replied = replies_by_lead(client, sim_url)
+    if api is not None:
+        result.sim_cpu = sum(api_after.values()) - sum(api_before.values())
+        first: dict[str, float] = {}
+        sends = Counter[str]()
+        for lead_id, at in api.replies():
+            sends[lead_id] += 1
+            first.setdefault(lead_id, at)
+            result.after_window += at > written + WINDOW_S
+        wanted = set(lead_ids)
+        result.duplicates = sum(n - 1 for lead, n in sends.items() if lead in wanted)
         for lead_id, record in zip(lead_ids, records, strict=True):
-            if lead_id in replied:
+            if lead_id in first:
                 result.replied += 1
-                result.reply_ms.append((replied[lead_id] - record.started_wall) * 1000)
+                result.reply_ms.append((first[lead_id] - record.started_wall) * 1000)
     return result
 
 
@@ -485,7 +546,9 @@ def show(results: Sequence[Result], cores: int) -> None:
         ("reply p50 ms", lambda r: f(percentile(r.reply_ms, 0.50)) if r.reply_ms else "-"),
         ("reply p99 ms", lambda r: f(percentile(r.reply_ms, 0.99)) if r.reply_ms else "-"),
         ("server cpu ms/d", lambda r: f(r.per_delivery_ms(r.server_cpu), 2)),
-        ("sim cpu ms/d", lambda r: f(r.per_delivery_ms(r.sim_cpu), 2) if r.sim_cpu else "-"),
+        ("dup", lambda r: str(r.duplicates) if r.target == "service" else "-"),
+        ("after window", lambda r: str(r.after_window) if r.target == "service" else "-"),
+        ("api cpu ms/d", lambda r: f(r.per_delivery_ms(r.sim_cpu), 2) if r.sim_cpu else "-"),
         ("gen cpu ms/d", lambda r: f(r.per_delivery_ms(r.generator_cpu), 2)),
         ("cores busy", lambda r: f"{r.total_cpu / r.wall:.2f}/{cores}"),
     ]
@@ -509,8 +572,31 @@ def show(results: Sequence[Result], cores: int) -> None:
         )
 
 
+def _bare_ms(result: Result) -> float:
+    return result.per_delivery_ms(result.server_cpu)
+
+
+def cpu_ratios(results: Sequence[Result]) -> list[tuple[int, float, float]]:
+    """(rate, service CPU ms per delivery, bare app's) for each rate both were run at."""
+    bare = {r.rate: r for r in results if r.target == "flask-202"}
+    return [
+        (r.rate, r.per_delivery_ms(r.server_cpu), _bare_ms(bare[r.rate]))
+        for r in results
+        if r.target == "service" and r.rate in bare
+    ]
+
+
 def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
     checks = []
+    for rate, service_ms, bare_ms in cpu_ratios(results):
+        ratio = service_ms / bare_ms if bare_ms else float("inf")
+        checks.append(
+            (
+                f"CPU per delivery <= {TARGET_CPU_RATIO:g}x the bare app's at {rate}/s",
+                ratio <= TARGET_CPU_RATIO,
+                f"{service_ms:.2f} ms vs {bare_ms:.2f} ms: {ratio:.2f}x",
+            )
+        )
     for r in results:
         late = percentile(r.late_ms, 0.99)
         checks.append(
@@ -537,6 +623,12 @@ def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
                 f"{ack:.2f} ms",
             ),
             (f"every reply sent at {r.rate}/s", r.replied == r.sent, f"{r.replied}/{r.sent}"),
+            (f"no reply sent twice at {r.rate}/s", r.duplicates == 0, f"{r.duplicates} twice"),
+            (
+                f"no reply after the window at {r.rate}/s",
+                r.after_window == 0,
+                f"{r.after_window} after",
+            ),
             (
                 f"delivery-to-reply p99 <= {TARGET_REPLY_P99_MS:.0f} ms at {r.rate}/s",
                 reply <= TARGET_REPLY_P99_MS,
@@ -572,14 +664,79 @@ def stopping(processes: list[Process]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def py_spy_profile(pid: int, seconds: float, out: Path) -> Callable[[], None]:
+    """A function that samples process ``pid`` with py-spy for ``seconds`` into ``out``
+    (collapsed stacks, only the thread holding the GIL)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+
+    def run() -> None:
+        subprocess.run(
+            [
+                *(str(py_spy), "record", "--pid", str(pid), "--duration", f"{seconds:g}"),
+                *("--rate", "200", "--gil", "--nonblocking", "--format", "raw"),
+                *("--output", str(out)),
+            ],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    return run
+
+
+def _short(frame: str) -> str:
+    """``f (/long/path/to/module.py:12)`` -> ``f (module.py:12)``."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit('/', 1)[-1]}" if where else name
+
+
+def profile_top(raw: Path, count: int = 15) -> str:
+    """The ``count`` functions with the most samples in a py-spy raw profile: own samples
+    (the function itself was running) and total (it or its callees)."""
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not stack or not number.isdigit():
+            continue
+        n = int(number)
+        samples += n
+        frames = [_short(frame) for frame in stack.split(";")]
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    if not samples:
+        return "no samples (is py-spy allowed to read the worker's memory?)"
+    lines = [f"{samples} samples with the GIL held", "", "own %  function"]
+    lines += [f"{n / samples * 100:5.1f}  {name}" for name, n in own.most_common(count)]
+    lines += ["", "total %  function (with callees)"]
+    lines += [f"{n / samples * 100:7.1f}  {name}" for name, n in total.most_common(count)]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--rates", default="100,200,400", help="deliveries per second, comma-separated"
     )
     parser.add_argument("--duration", type=float, default=12.0, help="seconds per rate")
-    parser.add_argument("--latency", type=float, default=0.2, help="the simulated API's latency, s")
+    parser.add_argument("--latency", type=float, default=0.2, help="the API's latency, s")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare Flask app")
+    parser.add_argument(
+        "--api",
+        choices=("fake", "simulator"),
+        default="fake",
+        help="reply to the keep-alive fake API (default) or to the project's simulator",
+    )
+    parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        metavar="SECONDS",
+        help="sample one service worker with py-spy this long during the first rate",
+    )
     parser.add_argument(
         "--worker",
         choices=("responder", "gthread"),
@@ -611,23 +768,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine()}; load average before: {load_average()}")
     print(
         f"rates {rates}/s for {args.duration:g} s each; "
-        f"API latency {args.latency * 1000:.0f} ms; "
+        f"API latency {args.latency * 1000:.0f} ms ({args.api}); store {args.store}; "
         f"gunicorn worker {args.worker}, workers={os.environ.get('RESPONDER_WORKERS', '2')} "
         f"threads={os.environ.get('RESPONDER_THREADS', '8')}\n"
     )
 
     processes: list[Process] = []
     results: list[Result] = []
+    prefix = f"bench-{uuid.uuid4().hex}"
     with (
         stopping(processes),
         tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp,
         httpx.Client(timeout=10) as client,
     ):
-        sim_port = free_port()
-        sim_url = f"http://{HOST}:{sim_port}"
-        sim = start_simulator(sim_port, args.latency)
-        processes.append(sim)
+        api_port = free_port()
+        api_url = f"http://{HOST}:{api_port}"
+        fake = args.api == "fake"
+        if fake:
+            api_process = start_fake_api(api_port, args.latency)
+        else:
+            api_process = start_simulator(api_port, args.latency)
+        processes.append(api_process)
+        api = Api(client, api_url, fake=fake)
+
+        def deliveries_for(lead_ids: Sequence[str]) -> list[tuple[bytes, dict[str, str]]]:
+            if fake:
+                return unregistered_deliveries(lead_ids)
+            return registered_deliveries(api_url, lead_ids)
+
+        raw_profile = Path(tmp) / "profile.txt"
         for number, (target, console) in enumerate(variants):
+            store = str(Path(tmp) / f"responder-{number}.db")
+            if args.store == "redis":
+                separator = "&" if "?" in args.redis_url else "?"
+                store = f"{args.redis_url}{separator}prefix={prefix}-{number}"
             service_port = free_port()
             service = start_gunicorn(
                 target,
@@ -635,9 +809,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 service_port,
                 {
                     "ABC_API_KEY": API_KEY,
-                    "ABC_API_URL": f"{sim_url}/v1",
+                    "ABC_API_URL": f"{api_url}/v1",
                     "ABC_WEBHOOK_SECRET": SECRET,
-                    "RESPONDER_STORE": str(Path(tmp) / f"responder-{number}.db"),
+                    "RESPONDER_STORE": store,
                     "RESPONDER_CONSOLE": console,
                     "RESPONDER_CONSOLE_SECRET": "bench-console-secret",
                     "RESPONDER_RULES": str(ROOT / "rules"),
@@ -649,23 +823,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Warm up (first connections, first SQLite pages, lazy imports); not measured.
             warm_ids = [str(900_000 + 10_000 * number + i) for i in range(WARMUP)]
             run_phase(
-                "warm-up",
-                service,
-                service_port,
-                50,
-                registered_deliveries(sim_url, warm_ids),
-                warm_ids,
-                sim,
-                sim_url,
-                client,
+                "warm-up", service, service_port, 50, deliveries_for(warm_ids), warm_ids, api, None
             )
             for phase, rate in enumerate(rates):
                 count = int(rate * args.duration)
                 first_id = 1_000_000 * (phase + 1 + number * len(rates))
                 lead_ids = [str(first_id + i) for i in range(count)]
-                print(f"{target} at {rate}/s: registering {count} leads ...", flush=True)
-                deliveries = registered_deliveries(sim_url, lead_ids)
-                time.sleep(1)  # let the simulator's request threads wind down
+                print(f"{target} at {rate}/s: preparing {count} deliveries ...", flush=True)
+                deliveries = deliveries_for(lead_ids)
+                time.sleep(1)  # let the API's request threads wind down
+                profile = None
+                if args.profile and phase == 0 and number == 0:
+                    worker = service.pids()[1:][:1] or service.pids()
+                    profile = py_spy_profile(worker[0], args.profile, raw_profile)
                 print(f"{target} at {rate}/s: sending ...", flush=True)
                 results.append(
                     run_phase(
@@ -675,12 +845,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         rate,
                         deliveries,
                         lead_ids,
-                        sim,
-                        sim_url,
-                        client,
+                        api,
+                        api_process,
+                        profile,
                     )
                 )
             service.stop()
+        if args.store == "redis":
+            cleanup = redis.Redis.from_url(args.redis_url)
+            keys = list(cleanup.scan_iter(match=f"{prefix}-*", count=1000))
+            for start in range(0, len(keys), 1000):
+                cleanup.delete(*keys[start : start + 1000])
+            cleanup.close()
 
         if not args.no_ceiling:
             ceiling_port = free_port()
@@ -697,8 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 unregistered_deliveries(warm_ids),
                 warm_ids,
                 None,
-                sim_url,
-                client,
+                None,
             )
             for rate in rates:
                 lead_ids = [str(9_000_000 + i) for i in range(int(rate * args.duration))]
@@ -712,8 +887,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         unregistered_deliveries(lead_ids),
                         lead_ids,
                         None,
-                        sim_url,
-                        client,
+                        None,
                     )
                 )
             ceiling.stop()
@@ -722,6 +896,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(other work on the machine skews all figures)\n"
         )
         show(results, cores)
+        print()
+        for rate, service_ms, bare_ms in cpu_ratios(results):
+            print(
+                f"CPU per delivery at {rate}/s: service {service_ms:.2f} ms, "
+                f"bare Flask {bare_ms:.2f} ms, ratio {service_ms / bare_ms:.2f}x"
+            )
+        if args.profile:
+            print("\nprofile of one service worker at", rates[0], "/s:")
+            print(profile_top(raw_profile) if raw_profile.exists() else "py-spy wrote nothing")
         checks = verdicts(results)
         print()
         for label, ok, value in checks:
