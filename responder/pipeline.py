@@ -232,7 +232,8 @@ class Responder:
         except StoreUnavailable as exc:
             log.warning("job %s left for a later attempt: %s", job.key, exc)
             return None
-        log.info("lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record))
+        # Every outcome is in the decision log already: one line per delivery only on request.
+        log.debug("lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record))
         return record
 
     def _process(
