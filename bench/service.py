@@ -51,6 +51,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -690,9 +691,19 @@ def _short(frame: str) -> str:
     return f"{name} ({where.rsplit('/', 1)[-1]}" if where else name
 
 
+# The frames worth naming in the "total" list: this project's and the libraries a delivery
+# goes through (not the thread and event-loop frames every sample starts with).
+_OWN_CODE = ("(responder/", "/responder/", "/httpx/", "/httpcore/", "/flask/", "/werkzeug/")
+
+
+def _own(frame: str) -> bool:
+    return any(part in frame for part in _OWN_CODE)
+
+
 def profile_top(raw: Path, count: int = 15) -> str:
     """The ``count`` functions with the most samples in a py-spy raw profile: own samples
-    (the function itself was running) and total (it or its callees)."""
+    (the function itself was running) and total (it or its callees, for the project's and
+    its web and HTTP libraries' functions)."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = 0
@@ -702,16 +713,17 @@ def profile_top(raw: Path, count: int = 15) -> str:
             continue
         n = int(number)
         samples += n
-        frames = [_short(frame) for frame in stack.split(";")]
-        own[frames[-1]] += n
-        for frame in set(frames):
+        frames = stack.split(";")
+        own[_short(frames[-1])] += n
+        named = {_short(f).rsplit(":", 1)[0] + ")" for f in frames if _own(f)}
+        for frame in named:
             total[frame] += n
     if not samples:
         return "no samples (is py-spy allowed to read the worker's memory?)"
     lines = [f"{samples} samples with the GIL held", "", "own %  function"]
     lines += [f"{n / samples * 100:5.1f}  {name}" for name, n in own.most_common(count)]
     lines += ["", "total %  function (with callees)"]
-    lines += [f"{n / samples * 100:7.1f}  {name}" for name, n in total.most_common(count)]
+    lines += [f"{n / samples * 100:7.1f}  {name}" for name, n in total.most_common(count + 10)]
     return "\n".join(lines)
 
 
@@ -736,6 +748,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         metavar="SECONDS",
         help="sample one service worker with py-spy this long during the first rate",
+    )
+    parser.add_argument(
+        "--profile-raw", type=Path, help="keep py-spy's collapsed stacks in this file"
     )
     parser.add_argument(
         "--worker",
@@ -905,6 +920,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile:
             print("\nprofile of one service worker at", rates[0], "/s:")
             print(profile_top(raw_profile) if raw_profile.exists() else "py-spy wrote nothing")
+            if args.profile_raw and raw_profile.exists():
+                shutil.copyfile(raw_profile, args.profile_raw)
         checks = verdicts(results)
         print()
         for label, ok, value in checks:
