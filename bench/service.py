@@ -145,6 +145,22 @@ class Process:
         self.log.close()
 
 
+def kernel_share(pids: Sequence[int]) -> tuple[float, int]:
+    """System CPU seconds and context switches (voluntary and not) of the processes, summed
+    over all their threads: what thread hand-offs cost beyond the Python that runs."""
+    system, switches = 0.0, 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            system += int(stat.rsplit(")", 1)[1].split()[12]) / TICKS
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                for line in (task / "status").read_text().splitlines():
+                    if "ctxt_switches:" in line:
+                        switches += int(line.split(":", 1)[1])
+    return system, switches
+
+
 def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
     """User + system CPU seconds of each process (all its threads), from /proc/<pid>/stat."""
     result = {}
@@ -429,6 +445,8 @@ class Result:
     records: list[Sent]
     generator_cpu: float
     server_cpu: float
+    server_system: float
+    server_switches: int
     server_cpu_per_process: list[float]
     wall: float
     sim_cpu: float = 0.0
@@ -486,6 +504,7 @@ def run_phase(
         api.replies()  # forget earlier phases' replies (the fake API hands each out once)
     attempts_before = api.attempts() if api is not None else 0
     server_before = cpu_seconds(pids)
+    kernel_before = kernel_share(pids)
     api_before = cpu_seconds([api_process.pid]) if api_process is not None else {}
     profiler = threading.Thread(target=profile, daemon=True) if profile else None
     wall = time.perf_counter()
@@ -496,6 +515,7 @@ def run_phase(
         api.wait_for_replies(attempts_before + len(requests), timeout=30)
     wall = time.perf_counter() - wall
     server_after = cpu_seconds(pids)
+    kernel_after = kernel_share(pids)
     api_after = cpu_seconds([api_process.pid]) if api_process is not None else {}
     if profiler is not None:
         profiler.join()
@@ -507,6 +527,8 @@ def run_phase(
         generator_cpu=generator_cpu,
         server_cpu=sum(per_process),
         server_cpu_per_process=per_process,
+        server_system=kernel_after[0] - kernel_before[0],
+        server_switches=kernel_after[1] - kernel_before[1],
         wall=wall,
     )
     if api is not None:
@@ -547,6 +569,8 @@ def show(results: Sequence[Result], cores: int) -> None:
         ("reply p50 ms", lambda r: f(percentile(r.reply_ms, 0.50)) if r.reply_ms else "-"),
         ("reply p99 ms", lambda r: f(percentile(r.reply_ms, 0.99)) if r.reply_ms else "-"),
         ("server cpu ms/d", lambda r: f(r.per_delivery_ms(r.server_cpu), 2)),
+        ("of it sys", lambda r: f(r.per_delivery_ms(r.server_system), 2)),
+        ("switches/d", lambda r: f(r.server_switches / r.sent, 1)),
         ("dup", lambda r: str(r.duplicates) if r.target == "service" else "-"),
         ("after window", lambda r: str(r.after_window) if r.target == "service" else "-"),
         ("api cpu ms/d", lambda r: f(r.per_delivery_ms(r.sim_cpu), 2) if r.sim_cpu else "-"),
