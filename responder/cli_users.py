@@ -13,9 +13,9 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
+from responder.accounts import Role
 from responder.cli_releases import STORE_HELP, author
 from responder.console.accounts import AccountError, add_account, remove_account
-from responder.model import Role
 from responder.store import open_accounts
 
 if TYPE_CHECKING:

@@ -35,9 +35,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from responder.accounts import Account, Change
 from responder.model import (
-    Account,
-    Change,
     Connection,
     DecisionRecord,
     Job,

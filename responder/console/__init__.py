@@ -33,10 +33,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
 
+from responder.accounts import Account, Role
 from responder.config import Config
 from responder.console import accounts, security
 from responder.errors import StoreUnavailable
-from responder.model import Account, Role
 from responder.ports import AccountStore, ReleaseStore
 from responder.store import open_accounts, releases_folder
 

@@ -11,8 +11,9 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from responder.accounts import Account, Change, Role
 from responder.errors import ResponderError
-from responder.model import Account, Change, Role, utcnow
+from responder.model import utcnow
 from responder.ports import AccountStore
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")

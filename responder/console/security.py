@@ -28,8 +28,9 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from responder.accounts import Account, Role
 from responder.config import Config
-from responder.model import Account, Role, utcnow
+from responder.model import utcnow
 from responder.ports import AccountStore
 
 PREFIX = "/console"

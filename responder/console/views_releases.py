@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from responder.accounts import Change
 from responder.console import blueprint, console, words
 from responder.console.security import editors_only
 from responder.engine import authoring
 from responder.engine.book_diff import describe_changes
-from responder.model import Change, utcnow
+from responder.model import utcnow
 from responder.publishing import ReleaseNotFound, publish_folder, read_book, rollback
 from responder.release import Release, ReleaseSource
 

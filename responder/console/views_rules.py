@@ -9,12 +9,13 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from ruamel.yaml.comments import CommentedMap
 
+from responder.accounts import Change
 from responder.console import Console, blueprint, console, rulefiles, ruleform, words
 from responder.console.checking import check_folder, check_rule, previews
 from responder.console.rulefiles import FileProblem
 from responder.console.security import editors_only
 from responder.engine.problems import Problem
-from responder.model import Change, Outcome, utcnow
+from responder.model import Outcome, utcnow
 from responder.queries import ActivityQuery
 
 FIRST_FILE = "rules.yaml"  # where the first rule of an empty folder goes

@@ -14,7 +14,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from responder.model import Account, Change
+from responder.accounts import Account, Change
 from responder.ports import CHANGES_KEPT
 from responder.store.redis_store import DEFAULT_PREFIX, RedisStore
 

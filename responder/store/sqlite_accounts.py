@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from responder.accounts import Account, Change
 from responder.errors import StoreUnavailable
-from responder.model import Account, Change
 from responder.ports import CHANGES_KEPT
 
 SCHEMA = (

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from responder.accounts import Role
 from responder.console.accounts import add_account
-from responder.model import Role
 from responder.simulator import Simulator
 from responder.store import open_accounts
 from tests.harness import API_KEY, ROOT, SECRET, service_config

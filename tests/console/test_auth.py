@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from responder.accounts import Role
 from responder.console.accounts import add_account, remove_account
-from responder.model import Role
 from responder.server.web import create_app
 from responder.simulator import Simulator
 from responder.store import open_accounts

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.model import Account, Change, Role
+from responder.accounts import Account, Change, Role
 from responder.ports import AccountStore
 from responder.store.redis_accounts import RedisAccounts
 from responder.store.sqlite_accounts import SQLiteAccounts
