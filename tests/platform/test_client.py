@@ -246,7 +246,9 @@ def test_connect_errors_are_retried_for_the_reply_too(fake: FakeTime) -> None:
 
 # Answers trickling one byte every 50 ms: each read well within the read timeout, the whole
 # answer (some 200 bytes) far beyond the deadline. The call ends at its deadline all the same.
-TRICKLE = {"kind": "trickle", "seconds": 0.05}
+# A byte every 0.2 s: a whole answer would take half a minute, so ending within seconds of
+# the deadline can only be the deadline's doing, even on a loaded machine.
+TRICKLE = {"kind": "trickle", "seconds": 0.2}
 
 
 def test_a_reply_whose_answer_trickles_ends_at_its_deadline_as_an_unknown_outcome(
@@ -256,7 +258,7 @@ def test_a_reply_whose_answer_trickles_ends_at_its_deadline_as_an_unknown_outcom
     deadline = time.monotonic() + 1.0
     with AbcClient(sim.base_url, "sim-key") as client, pytest.raises(OutcomeUnknown):
         client.reply(LEAD, "We are open 9 to 6.", 123, deadline=deadline)
-    assert time.monotonic() < deadline + 2.0  # generous slack for a busy machine
+    assert time.monotonic() < deadline + 5.0
     assert sim.reply_attempts() == 1 and len(sim.replies()) == 1  # stored, answer cut short
 
 
@@ -265,7 +267,7 @@ def test_a_read_whose_answer_trickles_ends_at_its_deadline(sim: Simulator) -> No
     deadline = time.monotonic() + 1.0
     with AbcClient(sim.base_url, "sim-key") as client, pytest.raises(PlatformUnavailable):
         client.conversation(LEAD, deadline=deadline)
-    assert time.monotonic() < deadline + 2.0
+    assert time.monotonic() < deadline + 5.0
 
 
 def test_window_rejection_is_final_after_one_attempt(sim: Simulator, fake: FakeTime) -> None:
