@@ -6,8 +6,8 @@ unless ``RESPONDER_CONSOLE=false``). It reads and writes the rules folder and th
 releases and accounts; nothing on the way of a delivery reads anything of it (its session is
 opened for ``/console`` paths only: see :mod:`responder.console.security`).
 
-Pages: Rules (and editing one), Publish, Releases. The menu leaves room for pages still to
-come (Try it, Activity, Leads) in :data:`MENU`.
+Pages: Rules (and editing one), Try it, Publish, Releases, Activity (and Unanswered), Leads,
+in the order of :data:`MENU`.
 """
 
 from __future__ import annotations
@@ -37,14 +37,18 @@ from responder.accounts import Account, Role
 from responder.config import Config
 from responder.console import accounts, security
 from responder.errors import StoreUnavailable
+from responder.model import Pause, utcnow
 from responder.ports import AccountStore, ReleaseStore
 from responder.store import open_accounts, releases_folder
 
-# (endpoint, label) in the order of the menu. Try it, Activity and Leads join here.
+# (endpoint, label) in the order of the menu.
 MENU = (
     ("console.rules", "Rules"),
+    ("console.try_it", "Try it"),
     ("console.publish", "Publish"),
     ("console.releases", "Releases"),
+    ("console.activity", "Activity"),
+    ("console.leads", "Leads"),
 )
 OPEN_VIEWS = frozenset({"console.login", "console.static"})
 
@@ -100,7 +104,13 @@ def register(app: Flask, service: Any) -> None:
     app.extensions["responder.console"] = Console(
         config, open_accounts(config.store_url), service.releases, service
     )
-    from responder.console import views_releases, views_rules  # noqa: F401  (their routes)
+    from responder.console import (  # noqa: F401  (their routes)
+        views_activity,
+        views_leads,
+        views_releases,
+        views_rules,
+        views_try,
+    )
 
     app.register_blueprint(blueprint)
 
@@ -140,11 +150,18 @@ def _headers(response: Any) -> Any:
 def _page_values() -> dict[str, Any]:
     user: Account | None = g.get("user")
     return {
+        "everyone_paused": _everyone_paused() if user is not None else None,
         "csrf_token": generate_csrf,
         "menu": MENU,
         "user": user,
         "is_editor": user is not None and user.role is Role.EDITOR,
     }
+
+
+def _everyone_paused() -> Pause | None:
+    """The pause for everyone running now, for the red banner of every page."""
+    pauses = console().service.store.pauses(now=utcnow())
+    return next((p for p in pauses if p.everyone), None)
 
 
 @blueprint.errorhandler(CSRFError)

@@ -263,3 +263,21 @@ def new_rule_place(document: CommentedMap) -> int:
         ):
             return index
     return len(document["rules"])
+
+
+def add_example(rules_dir: Path, name: str, text: str) -> bool:
+    """Add ``text`` to the examples of the rule called ``name``; False when it is one already.
+
+    The file is saved the way the Edit page saves it: round trip, every other line kept."""
+    for entry in entries(rules_dir)[0]:
+        if entry.name != name:
+            continue
+        document = load(rules_dir, entry.file)
+        rule = rule_at(document, entry.index)
+        examples = [str(e) for e in rule.get("examples") or []]
+        if text in examples:
+            return False
+        set_key(rule, "examples", [*examples, text])
+        write(rules_dir, entry.file, dump(document))
+        return True
+    raise FileProblem(f"There is no rule '{name}' any more; the rules changed meanwhile.")

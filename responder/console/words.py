@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from responder.engine.hours import show_moment
+from responder.model import Outcome
 from responder.release import ReleaseSource
 
 SOURCES = {
@@ -68,3 +69,39 @@ def trigger(rule: Mapping[str, Any]) -> str:
 def moment(at: datetime, zone: ZoneInfo | None) -> str:
     """A moment in the business's zone, the zone named: 'Thu 03 Dec 2026 14:02 (Asia/...)'."""
     return show_moment(at, zone)
+
+
+# What became of a message, in plain words, for the Activity page.
+OUTCOMES = {
+    Outcome.SENT: "Answered",
+    Outcome.DRY_RUN: "Would have answered (trial mode)",
+    Outcome.NO_MATCH: "Not answered: no rule fits",
+    Outcome.COOLDOWN: "Not answered: answered this customer moments ago",
+    Outcome.PAUSED: "Not answered: paused",
+    Outcome.SILENT: "Not answered: a rule says to stay quiet",
+    Outcome.NOT_INBOUND: "A message to the customer",
+    Outcome.WINDOW_CLOSED: "Not answered: WhatsApp's 24-hour window had closed",
+    Outcome.BUDGET: "Not answered: enough replies to this customer this hour",
+    Outcome.CHANNEL_UNAVAILABLE: "Not answered: this channel cannot be answered",
+    Outcome.FAILED: "Not sent: the reply failed",
+}
+
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # English whatever the locale
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_moment(at: datetime, zone: ZoneInfo | None) -> str:
+    """A moment of the recent past, short, the zone named: 'Thu 03 Dec 14:02, Asia/...'."""
+    local = at.astimezone(zone or UTC)
+    day, month = DAYS[local.weekday()], MONTHS[local.month - 1]
+    return f"{day} {local.day:02d} {month} {local:%H:%M}, {zone.key if zone else 'UTC'}"
+
+
+def sentence(text: str) -> str:
+    """``text`` as one sentence: a capital first and a full stop last."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
