@@ -89,7 +89,10 @@ def pause_lead() -> ResponseReturnValue:
     }
     until = f"until {words.moment(pause.until, console().zone)}" if pause.until else "until resumed"
     whom = "everyone" if pause.everyone else f"customer {lead}"
-    flash(f"Paused the bot for {whom} {until}. It answers no message of theirs meanwhile.")
+    if pause.everyone:
+        flash(f"Paused the bot for everyone {until}. No customer gets an automatic reply.")
+    else:
+        flash(f"Paused the bot for {whom} {until}. It answers none of their messages meanwhile.")
     return redirect(url_for("console.leads"))
 
 

@@ -99,9 +99,8 @@ def short_moment(at: datetime, zone: ZoneInfo | None) -> str:
 
 
 def sentence(text: str) -> str:
-    """``text`` as one sentence: a capital first and a full stop last."""
+    """``text`` ending as a sentence does (its first word may be a person's name: kept)."""
     text = text.strip()
     if not text:
         return ""
-    text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."

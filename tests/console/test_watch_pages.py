@@ -87,7 +87,7 @@ def test_activity_lists_decisions_newest_first_with_why_in_the_business_zone(
     page = text_of(editor.get("/console/activity").get_data(as_text=True))
     assert page.index("do you sell tea") < page.index("how much?")
     assert "Answered by the rule 'pricing' (release 1)" in page
-    assert "Why: Matched 'how much'." in page
+    assert "Why: matched 'how much'." in page
     assert "Not answered: no rule fits" in page
     assert re.search(r"\w{3} \d\d \w{3} \d\d:\d\d, Asia/Kuala_Lumpur", page)
     only = text_of(editor.get("/console/activity?outcome=sent").get_data(as_text=True))
