@@ -159,8 +159,12 @@ def _page_values() -> dict[str, Any]:
 
 
 def _everyone_paused() -> Pause | None:
-    """The pause for everyone running now, for the red banner of every page."""
-    pauses = console().service.store.pauses(now=utcnow())
+    """The pause for everyone running now, for the red banner of every page (None when the
+    store cannot say: the page saying the store is down must still render)."""
+    try:
+        pauses = console().service.store.pauses(now=utcnow())
+    except StoreUnavailable:
+        return None
     return next((p for p in pauses if p.everyone), None)
 
 
