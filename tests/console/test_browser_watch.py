@@ -11,22 +11,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
 
 from responder.console import rulefiles
 from responder.model import DecisionRecord, Pause, utcnow
 from responder.simulator import Simulator
-from tests.console.conftest import VIEWER_PASSWORD
-from tests.console.conftest import add_people, console_config
-from tests.console.test_browser import (  # noqa: F401  (browser: a fixture)
+from tests.console.conftest import VIEWER_PASSWORD, add_people, console_config
+from tests.console.test_browser import (  # skips this module too without a browser
+    ARGS,
+    CHROMIUM,
     PHONE,
-    fits_a_phone,
+    Browser,
     ask,
-    browser,
+    expect,
+    fits_a_phone,
     go,
     log_in,
     open_page,
     shoot,
+    sync_playwright,
 )
 from tests.harness import Running, serve_in_thread, wait_for
 
@@ -34,6 +36,14 @@ XSS = "<img src=x onerror=alert(1)>"
 # Rules that answer whatever the time or the customer: switched off, so that what no rule
 # answers does not depend on the hour the tests run at.
 ANSWER_ANYTHING = ("after-hours", "welcome", "fallback")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
