@@ -25,6 +25,7 @@ from responder.model import Outcome, utcnow
 PAGE_SIZE = 25
 UNANSWERED_PERIOD = timedelta(days=7)
 FILTERS = ("lead", "outcome", "rule", "text")
+WORD_KEYS = ("keywords", "all", "regex")
 
 
 def _filters() -> dict[str, str]:
@@ -77,7 +78,10 @@ def activity_unanswered() -> ResponseReturnValue:
     state = console()
     groups = state.service.store.unanswered(since=utcnow() - UNANSWERED_PERIOD, limit=30)
     found, _ = rulefiles.entries(state.config.rules_dir)
-    names = sorted({entry.name for entry in found if entry.data.get("fallback") is not True})
+    # In the folder's order; only rules that answer words can learn one from an example.
+    names = list(
+        dict.fromkeys(entry.name for entry in found if any(k in entry.data for k in WORD_KEYS))
+    )
     return render_template(
         "unanswered.html",
         groups=groups,
