@@ -33,6 +33,8 @@ KEY_ORDER = (
     "all",
     "exclude",
     "regex",
+    "word_forms",
+    "typos",
     "channels",
     "tags",
     "locales",

@@ -22,7 +22,12 @@ class Field:
     name: str
     label: str
     hint: str
-    kind: str = "text"  # text, lines, area, check, hours, reply
+    kind: str = "text"  # text, lines, area, check, choice, hours, reply
+
+
+# A switch the book's settings may also set: the rule follows them, or says yes or no itself.
+CHOICES = (("", "As in the settings"), ("yes", "Yes"), ("no", "No"))
+SWITCHES = ("word_forms", "typos")
 
 
 FIELDS = (
@@ -45,6 +50,20 @@ FIELDS = (
         "Pattern",
         "For experts: a text pattern (a regular expression) the message must match, "
         "like order\\s*(?P<order>\\d{5,10}). Leave empty if unsure.",
+    ),
+    Field(
+        "word_forms",
+        "Other forms of the words",
+        "Also answer other forms of the keywords: 'celiacs' for 'celiac', 'abiertos' for "
+        "'abierto'. Words of 3 letters or fewer always match exactly.",
+        "choice",
+    ),
+    Field(
+        "typos",
+        "Forgive typos",
+        "Also answer a keyword with a small typo, like 'opning hours': one in a word of 5 "
+        "letters or more, two from 9. A rule that matches exactly always answers first.",
+        "choice",
     ),
     Field(
         "hours",
@@ -100,6 +119,8 @@ FIELD_OF_KEY = {
     "all": "all",
     "exclude": "exclude",
     "regex": "regex",
+    "word_forms": "word_forms",
+    "typos": "typos",
     "during": "hours",
     "outside": "hours",
     "first_message": "first_message",
@@ -129,6 +150,8 @@ def values(rule: Mapping[str, Any]) -> dict[str, str]:
             out["hours_when"], out["hours"] = key, str(rule[key])
     out.setdefault("hours_when", "")
     out["first_message"] = "on" if rule.get("first_message") is True else ""
+    for key in SWITCHES:
+        out[key] = {True: "yes", False: "no"}.get(rule.get(key), "")  # type: ignore[arg-type]
     if "reply" in rule:
         out["reply_kind"], out["reply_template"] = "template", str(rule["reply"] or "")
     else:
@@ -164,6 +187,8 @@ def apply(rule: CommentedMap, form: Mapping[str, str]) -> None:
         set_key(rule, "first_message", True)
     elif rule.get("first_message") is True:
         set_key(rule, "first_message", None)
+    for key in SWITCHES:
+        set_key(rule, key, {"yes": True, "no": False}.get(form.get(key, "")))
     for key in ("cooldown", "pause"):
         set_key(rule, key, form.get(key, "").strip())
     if form.get("reply_kind") == "template":

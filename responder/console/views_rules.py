@@ -154,6 +154,7 @@ def _form_page(
             index=index,
             form=form,
             fields=ruleform.FIELDS,
+            choices=ruleform.CHOICES,
             checked=checked,
             templates=templates,
             files=rulefiles.rule_files(state.config.rules_dir),

@@ -105,3 +105,28 @@ def test_publish_lists_every_example_and_how_it_came_out(editor: FlaskClient, bo
     rules.write_text(rules.read_text().replace('"How much is a bag?"', '"a bag of beans please"'))
     page = text_of(editor.get("/console/publish").get_data(as_text=True))
     assert "“a bag of beans please”: should be answered by 'pricing', but is not" in page
+
+
+def test_the_form_offers_the_forgiving_switches_and_checks_them_live(
+    editor: FlaskClient,
+) -> None:
+    page = editor.get("/console/rules/faq.yaml/2").get_data(as_text=True)
+    for label in ("Other forms of the words", "Forgive typos"):
+        assert f">{label}</label>" in page
+    assert '<option value="" selected>As in the settings</option>' in page
+    form = {
+        "csrf_token": token(editor, "/console/rules"),
+        "file": "faq.yaml",
+        "index": "",
+        "name": "gluten free",
+        "keywords": "gluten free",
+        "typos": "yes",
+        "reply_kind": "text",
+        "reply": "Yes, we bake gluten free bread.",
+        "examples": "do you have glutenfree bread?",
+    }
+    answer = text_of(editor.post("/console/rules/check", data=form).get_data(as_text=True))
+    assert "was answered by" not in answer  # the example passes: typos joins the compound
+    form["typos"] = "no"
+    answer = text_of(editor.post("/console/rules/check", data=form).get_data(as_text=True))
+    assert 'the example "do you have glutenfree bread?" was answered by' in answer

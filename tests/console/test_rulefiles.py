@@ -75,3 +75,21 @@ def test_the_changes_between_two_books_in_words() -> None:
         "changes the reply of 'location'",
     ]
     assert describe_changes(old, old) == []
+
+
+def test_the_forgiving_switches_follow_the_settings_unless_the_form_says_yes_or_no(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "faq.yaml").write_text((ROOT / "rules" / "faq.yaml").read_text())
+    document = rulefiles.load(tmp_path, "faq.yaml")
+    rule = rulefiles.rule_at(document, 4)  # location
+    form = ruleform.values(rule)
+    assert (form["word_forms"], form["typos"]) == ("", "")
+    form["word_forms"], form["typos"] = "yes", "no"
+    ruleform.apply(rule, form)
+    assert (rule["word_forms"], rule["typos"]) == (True, False)
+    assert list(rule)[:4] == ["name", "keywords", "word_forms", "typos"]
+    assert ruleform.values(rule)["word_forms"] == "yes"
+    form["word_forms"] = form["typos"] = ""
+    ruleform.apply(rule, form)
+    assert "word_forms" not in rule and "typos" not in rule
