@@ -200,7 +200,11 @@ class Pause:
 
 
 class Outcome(StrEnum):
-    """How the handling of one inbound message ended. Exactly one is recorded per message."""
+    """How the handling of one inbound message ended. Exactly one is recorded per message.
+
+    ``DUPLICATE`` is the exception: it is recorded (once per message) for a delivery of a
+    message already taken, and names what became of the original (responder/duplicates.py).
+    """
 
     SENT = "sent"
     DRY_RUN = "dry_run"
@@ -213,6 +217,7 @@ class Outcome(StrEnum):
     BUDGET = "budget"
     CHANNEL_UNAVAILABLE = "channel_unavailable"
     FAILED = "failed"
+    DUPLICATE = "duplicate"
 
 
 #: How many characters of a lead's message the decision log keeps.

@@ -27,6 +27,7 @@ from responder import gather as bursts
 from responder import leases
 from responder.config import Config
 from responder.connections import ConnectionCache
+from responder.duplicates import record_duplicate
 from responder.engine.decide import decide
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
@@ -176,6 +177,7 @@ class Responder:
                 return Answer(202, {"status": "accepted"})
             return Answer(200, {"status": "duplicate"})
         if not accepted:
+            record_duplicate(self.store, job, now=now, zone=self.book.settings.timezone)
             return Answer(200, {"status": "duplicate"})
         self.dispatch(job)
         return Answer(202, {"status": "accepted"})

@@ -194,7 +194,30 @@ def test_a_message_delivered_twice_is_answered_once(
     assert again == Answer(200, {"status": "duplicate"})
     [job] = p.jobs
     p.recorded(p.responder.handle(job))
-    assert len(p.api.replies) == 1 and len(p.store.decisions()) == 1
+    assert len(p.api.replies) == 1
+    original, duplicate = sorted(p.store.decisions(), key=lambda d: d.key.startswith("dup:"))
+    assert original.outcome is Outcome.SENT
+    assert duplicate.outcome is Outcome.DUPLICATE and duplicate.lead_id == "1"
+    assert "the original is still being handled" in duplicate.reason
+
+
+def test_a_duplicate_names_the_outcome_of_the_original_in_the_log(p: Pipeline) -> None:
+    """A message id reused for another lead's message: that lead's log says what happened."""
+    first = p.say(HOURS_QUESTION, id=5000)
+    assert p.receive(first).status == 202
+    [job] = p.jobs
+    p.recorded(p.responder.handle(job))
+    reused = p.say("how much is it?", lead="77", id=5000)
+    assert p.receive(reused) == Answer(200, {"status": "duplicate"})
+    [record] = p.store.decisions(lead_id="77")
+    assert record.outcome is Outcome.DUPLICATE and record.message_id == "5000"
+    assert record.reason == (
+        "a duplicate of message 5000: the original (from lead 1) was already handled: sent by "
+        "rule opening-hours on Wed 15 May 2024 11:00 (Asia/Kuala_Lumpur); this delivery was "
+        "not answered again"
+    )
+    assert p.receive(reused).status == 200  # again: still one line for it
+    assert len(p.store.decisions(lead_id="77")) == 1 and len(p.api.replies) == 1
 
 
 def test_an_escalation_pauses_the_lead_until_the_escalation_pause_ends(p: Pipeline) -> None:

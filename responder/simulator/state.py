@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +70,9 @@ class PlatformState:
     """The simulated platform's data and counters; thread-safe.
 
     ``now`` is the platform's clock (for the 24-hour window and for replies' times).
-    Message ids count up from 1000 and are never reused, not even after :meth:`reset`.
+    Message ids count up from the microseconds since the epoch at start and are never reused,
+    not even after :meth:`reset`: a simulator started again later never gives an id an earlier
+    run gave, so a store kept across runs never takes a new message for an old one.
     """
 
     def __init__(
@@ -82,7 +85,7 @@ class PlatformState:
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._records = _Records()
-        self._ids = itertools.count(1000)
+        self._ids = itertools.count(time.time_ns() // 1000)
         self._latency = latency
         self._connections = [dict(c) for c in connections]
 

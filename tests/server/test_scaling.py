@@ -133,7 +133,9 @@ def test_three_instances_answer_each_message_exactly_once(
         store = open_store(store_url)
         try:
             wait_for(lambda: store.pending() == 0, timeout=60, what="every job to finish")
-            decisions = store.decisions(limit=5000)
+            decisions = [
+                d for d in store.decisions(limit=5000) if d.outcome is not Outcome.DUPLICATE
+            ]
         finally:
             store.close()
 
