@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from responder.engine.durations import parse_duration
 from responder.engine.hours import load_timezone, show_moment
 from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
-from responder.errors import ResponderError, RuleBookError, StoreUnavailable
+from responder.errors import ConfigError, ResponderError, RuleBookError, StoreUnavailable
 from responder.model import Lead, LeadState, utcnow
 from responder.publishing import import_folder
 from responder.server.watch import FolderWatcher
@@ -278,6 +279,11 @@ def _show(decision: Decision) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
+    # Both ports are checked before anything starts: a service or simulator that cannot
+    # listen would leave the hints reaching whatever else holds the port.
+    host, port = _bind_address(environment_setting("bind", env))
+    if port is not None:
+        sandbox.check_port_free(host, port, "RESPONDER_BIND (e.g. RESPONDER_BIND=127.0.0.1:9080)")
     simulator = None
     if not environment_setting("api_key", env):
         simulator, env = sandbox.start(env, args.simulator_port)
@@ -294,13 +300,64 @@ def _serve(args: argparse.Namespace) -> int:
         if watcher is not None:
             watcher.start()
         try:
-            return subprocess.run(_GUNICORN, env=env, check=False).returncode  # noqa: S603
+            return _run_gunicorn(env)
         finally:
             if watcher is not None:
                 watcher.stop()
     finally:
         if simulator is not None:
             sandbox.stop(simulator)
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGINT reached ``responder serve``."""
+
+
+def _run_gunicorn(env: dict[str, str]) -> int:
+    """Run gunicorn until it exits, or until SIGTERM or SIGINT, which stop it gracefully: its
+    master lets the workers finish their requests and sends (see gunicorn_conf.worker_exit).
+
+    gunicorn runs in a session of its own so that, should it outlive its graceful timeout,
+    it and its workers are killed together rather than the workers left behind.
+    """
+    gunicorn = subprocess.Popen(_GUNICORN, env=env, start_new_session=True)  # noqa: S603
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return gunicorn.wait()
+    except _Stop:
+        for sig in previous:  # a second signal must not cut the graceful stop short
+            signal.signal(sig, signal.SIG_IGN)
+        gunicorn.terminate()
+        try:
+            gunicorn.wait(timeout=GRACEFUL_STOP)
+        except subprocess.TimeoutExpired:
+            os.killpg(gunicorn.pid, signal.SIGKILL)
+            gunicorn.wait()
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# gunicorn's graceful_timeout (responder/server/gunicorn_conf.py), and some time to exit.
+GRACEFUL_STOP = 40.0
+
+
+def _bind_address(bind: str) -> tuple[str, int | None]:
+    """The host and TCP port of a gunicorn bind address (no port: a unix socket)."""
+    if bind.startswith(("unix:", "fd://")):
+        return bind, None
+    host, _, port = bind.rpartition(":")
+    try:
+        return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - gunicorn's own default
+    except ValueError:
+        raise ConfigError(
+            f"RESPONDER_BIND cannot be used: '{bind}' is not host:port, like 127.0.0.1:8080"
+        ) from None
 
 
 def _import_folder(config: Config) -> None:

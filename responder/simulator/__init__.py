@@ -19,7 +19,9 @@ plus control endpoints for another process (no auth; bind it to loopback only)::
 ``custom_fields``; ``"at"`` (ISO 8601) or ``"ago_seconds"``; ``"omit"`` (fields left out of
 the delivery); ``"direction"`` and ``"sender_type"``; ``"deliver": false`` (answer with the
 signed delivery instead of sending it); ``"event": "leads_escalation_requested"`` (an
-escalation instead of a message).
+escalation instead of a message). Its answer, once delivered, names the webhook's status and
+the ``status`` of its answer (``accepted``, ``duplicate``...), and the command that shows the
+service's decisions (``--log-command``: ``responder serve`` names its own options).
 
 Faults are one-shot: each API request takes the first pending fault whose path matches it
 (``"reply"`` = the reply endpoint, the default; ``"*"`` = any API path; else a glob on the

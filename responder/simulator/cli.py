@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         quiet=not args.verbose,
+        log_command=args.log_command,
     )
     try:
         sim.start()
@@ -53,5 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--secret", default="sim-secret", help="webhook signing secret")
     parser.add_argument("--api-key", default="sim-key", help="the API key clients must send")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each call")
+    parser.add_argument(
+        "--log-command",
+        default="responder log",
+        help="the command that shows the service's decisions, named to 'responder send'",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser

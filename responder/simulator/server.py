@@ -45,8 +45,12 @@ class Simulator:
         page_size: int = 50,
         now: Callable[[], datetime] | None = None,
         quiet: bool = True,
+        log_command: str = "responder log",
     ) -> None:
         self.api_key = api_key
+        # The command that shows the decisions of the service this simulator talks to, with
+        # the options it was started with: named by /_sim/say, for 'responder send'.
+        self.log_command = log_command
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.page_size = max(1, page_size)

@@ -168,7 +168,14 @@ class _Views:
         except httpx.HTTPError as exc:
             return error(502, f"The webhook at {self.sim.webhook_url} could not be reached: {exc}")
         if isinstance(result, httpx.Response):
-            return jsonify({"delivered": True, "webhook_status": result.status_code})
+            return jsonify(
+                {
+                    "delivered": True,
+                    "webhook_status": result.status_code,
+                    "webhook_answer": _answer_status(result),
+                    "log_command": self.sim.log_command,
+                }
+            )
         body = result["body"].decode("utf-8")
         return jsonify({"delivered": False, "headers": result["headers"], "body": body})
 
@@ -249,3 +256,12 @@ def parse_at(payload: Mapping[str, Any]) -> datetime | timedelta | None:
         raise ValueError(
             f"at must be an ISO 8601 time such as 2026-11-26T10:15:00Z, not {at!r}"
         ) from None
+
+
+def _answer_status(response: httpx.Response) -> str:
+    """The ``status`` of a webhook's JSON answer (``accepted``, ``duplicate``...), or ""."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return ""
+    return str(answer.get("status") or "") if isinstance(answer, dict) else ""

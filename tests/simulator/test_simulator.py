@@ -404,7 +404,12 @@ def test_say_over_http(sim: Simulator, http: httpx.Client, receiver: Receiver) -
         "/_sim/say",
         json={"lead": "42", "text": "Hello", "name": "Aisyah", "locale": "en", "ago_seconds": 60},
     )
-    assert response.json() == {"delivered": True, "webhook_status": 200}
+    assert response.json() == {
+        "delivered": True,
+        "webhook_status": 200,
+        "webhook_answer": "",
+        "log_command": "responder log",
+    }
     _, body = receiver.received[0]
     data = json.loads(body)
     assert data["lead"]["name"] == "Aisyah" and data["event_data"]["content"] == "Hello"
