@@ -12,6 +12,7 @@ so they cannot reach a log by accident.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -83,6 +84,19 @@ class Config:
     body_timeout: timedelta = timedelta(seconds=10)
     log_level: str = "info"
     access_log: str = ""  # "-" for stdout; off when empty: a line per delivery costs CPU
+
+    # Prometheus metrics at /metrics (responder/server/metrics.py); the folder where the
+    # workers count (None: var/metrics/<bind address>, one per instance), and a bearer token
+    # a scrape must send (empty: none asked for).
+    metrics: bool = True
+    metrics_dir: Path | None = None
+    metrics_token: str = field(default="", repr=False)
+
+    def metrics_folder(self) -> Path:
+        """Where the gunicorn workers keep their metrics (emptied when the master starts)."""
+        if self.metrics_dir is not None:
+            return self.metrics_dir
+        return Path("var") / "metrics" / re.sub(r"[^A-Za-z0-9.-]", "_", self.bind)
 
     def check(self) -> Config:
         """Refuse settings the service cannot run with; return self for chaining."""
@@ -169,6 +183,9 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_BODY_TIMEOUT": ("body_timeout", parse_duration),
     "RESPONDER_LOG_LEVEL": ("log_level", lambda s: s.strip().lower()),
     "RESPONDER_ACCESS_LOG": ("access_log", str.strip),
+    "RESPONDER_METRICS": ("metrics", _flag),
+    "RESPONDER_METRICS_DIR": ("metrics_dir", Path),
+    "RESPONDER_METRICS_TOKEN": ("metrics_token", str.strip),
 }
 
 
@@ -206,6 +223,22 @@ def environment_setting(name: str, environ: Mapping[str, str] | None = None) -> 
         if field_name == name and (raw := _environ(environ).get(variable)):
             return _read(variable, raw, parse)
     return getattr(Config(), name)
+
+
+# prometheus-client's own variable: where each process of a gunicorn instance counts its
+# metrics (set by the master from Config.metrics_folder, read by every worker; see
+# responder/server/metrics.py).
+METRICS_MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_multiprocess_folder() -> str | None:
+    """The folder the processes of this instance count their metrics in, if shared."""
+    return _environ(None).get(METRICS_MULTIPROCESS_VARIABLE) or None
+
+
+def share_metrics_folder(folder: Path) -> None:
+    """Have the processes started from now on count their metrics in ``folder``."""
+    os.environ.update({METRICS_MULTIPROCESS_VARIABLE: str(folder.resolve())})
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:

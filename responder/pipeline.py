@@ -42,6 +42,7 @@ from responder.errors import (
     StoreUnavailable,
     WindowClosed,
 )
+from responder.events import NO_EVENTS, Events
 from responder.first_contact import settle_first_contact
 from responder.model import (
     TEXT_KEPT,
@@ -99,6 +100,7 @@ class Responder:
     #: Hands a job waiting for its burst to go quiet back to ``handle`` at the time given
     #: (None: its lease brings it back).
     later: Callable[[Job, datetime], None] | None = None
+    events: Events = NO_EVENTS
     _channels: ConnectionCache = field(init=False, repr=False)
     _live: tuple[RuleBook, int | None] = field(init=False, repr=False)
 
@@ -233,9 +235,11 @@ class Responder:
                 return self.store.decision(job.key)
         except StoreUnavailable as exc:
             log.warning("job %s left for a later attempt: %s", job.key, exc)
+            self.events.store_error("job")
             return None
         # Every outcome is in the decision log already: one line per delivery only on request.
         log.debug("lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record))
+        self.events.decided(record, job.accepted_at)
         return record
 
     def _process(

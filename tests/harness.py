@@ -8,6 +8,7 @@ processes, for the tests about concurrency across processes and killed workers.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -158,8 +159,11 @@ class Gunicorn:
     def __init__(self, env: Mapping[str, str], *, workers: int = 2) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The workers' metrics in a folder of the test's, not in the repository's var/.
+        self.metrics_dir = tempfile.mkdtemp(prefix="responder-metrics-")
         self.env = {
             **os.environ,
+            "RESPONDER_METRICS_DIR": self.metrics_dir,
             **env,
             "RESPONDER_BIND": f"127.0.0.1:{self.port}",
             "RESPONDER_WORKERS": str(workers),
@@ -228,6 +232,7 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def output(self) -> str:
         self.log.seek(0)

@@ -90,7 +90,9 @@ class AbcClient:
         backoff_cap: float = 8.0,
         max_attempts: int = 6,
         rng: random.Random | None = None,
+        observe: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``observe(endpoint, status)`` is told of every answer (responder/events.py)."""
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ConfigError(
@@ -102,6 +104,7 @@ class AbcClient:
                 "to the key shown in the platform's settings."
             )
         self._api_key = api_key
+        self._observe = observe or _ignore
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._sleep = sleep
@@ -223,6 +226,7 @@ class AbcClient:
         json: Any = None,
     ) -> httpx.Response:
         idempotent = method == "GET"
+        endpoint = path.rsplit("/", 1)[-1]  # the path's last part: never a lead's id
         attempt = 0
         while True:
             remaining = deadline - self._clock()
@@ -237,10 +241,12 @@ class AbcClient:
                         method, path, params=params, json=json, timeout=self._timeout(remaining)
                     )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                self._observe(endpoint, "unreachable")
                 error: RetryableError = PlatformUnavailable(
                     f"The ABC API could not be reached for {what} ({_describe(exc)})."
                 )
             except httpx.TransportError as exc:
+                self._observe(endpoint, "no_answer")
                 if not idempotent:
                     raise OutcomeUnknown(
                         f"The answer to {what} was lost ({_describe(exc)}); it may or may not "
@@ -250,6 +256,7 @@ class AbcClient:
                     f"The ABC API did not answer the request for {what} ({_describe(exc)})."
                 )
             else:
+                self._observe(endpoint, str(response.status_code))
                 failure = self._check(response, idempotent=idempotent, what=what)
                 if failure is None:
                     return response
@@ -369,3 +376,7 @@ def _retry_after(value: str | None) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
     return max(0.0, seconds) if seconds == seconds else None
+
+
+def _ignore(endpoint: str, status: str) -> None:
+    pass

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from responder.config import load_config
+from responder.config import load_config, metrics_multiprocess_folder, share_metrics_folder
 from responder.server.logs import configure_logging
 
 _config = load_config(check=False)
@@ -45,6 +45,27 @@ loglevel = _config.log_level
 # Off unless asked for. (A logconfig_dict would switch it on for good, so the app's logging
 # is set up in post_fork instead.)
 accesslog = _config.access_log or None
+
+
+def on_starting(server: Any) -> None:
+    """Give the workers an empty folder to count their metrics in (responder/server/
+    metrics.py): counts left by an earlier run would be added to this one's."""
+    if not _config.metrics:
+        return
+    folder = _config.metrics_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    for counts in folder.glob("*.db"):  # only prometheus-client's files, whatever the folder
+        counts.unlink(missing_ok=True)
+    # Read by prometheus-client when a worker first imports it, after the fork.
+    share_metrics_folder(folder)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker has exited, however it ended (killed ones too): its gauges stop counting."""
+    if metrics_multiprocess_folder():
+        from prometheus_client import multiprocess  # only the master, only then
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def post_fork(server: Any, worker: Any) -> None:

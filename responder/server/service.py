@@ -20,7 +20,9 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from responder.config import Config
-from responder.errors import ResponderError
+from responder.engine.rulebook import RuleBook
+from responder.errors import ResponderError, StoreUnavailable
+from responder.events import NO_EVENTS, Events
 from responder.model import Job, utcnow
 from responder.pipeline import Responder
 from responder.platform.client import AbcClient
@@ -38,8 +40,9 @@ class Service:
     thread; :meth:`start` starts the janitor (sender threads start with the first job);
     :meth:`close` stops them and closes the connections."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, events: Events = NO_EVENTS) -> None:
         self.config = config
+        self.events = events
         self.store = open_store(config.store_url)
         self.releases = open_releases(config.store_url)
         releases_dir = releases_folder(config.store_url, config.releases_dir)
@@ -56,6 +59,7 @@ class Service:
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             max_connections=config.senders + 4,
+            observe=events.api_call,
         )
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool = ThreadPoolExecutor(config.senders, thread_name_prefix="responder-send")
@@ -69,8 +73,10 @@ class Service:
             dispatch=self.submit,
             release=first.release,
             later=self.later,
+            events=events,
         )
-        self.live = LiveRelease(config, self.releases, first, self.responder.serve, releases_dir)
+        events.release(first.release)
+        self.live = LiveRelease(config, self.releases, first, self._serve, releases_dir)
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
         # Jobs handed to the pool and not started yet, oldest first: key -> when handed over.
@@ -102,18 +108,27 @@ class Service:
                 self.live.start()
             self._started = True
 
+    def _serve(self, book: RuleBook, release: int | None) -> None:
+        self.responder.serve(book, release)
+        self.events.release(release)
+
     def submit(self, job: Job) -> None:
         with self._waiting_lock:
             self._waiting[job.key] = time.monotonic()
+        self.events.job_waiting(1)
         self.pool.submit(self._run, job)
 
     def _run(self, job: Job) -> None:
         with self._waiting_lock:
             self._waiting.pop(job.key, None)
+        self.events.job_waiting(-1)
+        self.events.job_running(1)
         try:
             self.responder.handle(job)
         except Exception:  # the pool would swallow it silently; the lease brings the job back
             log.exception("job %s failed unexpectedly; it will be retried after its lease", job.key)
+        finally:
+            self.events.job_running(-1)
 
     def _janitor_loop(self) -> None:
         next_prune = utcnow()
@@ -130,6 +145,8 @@ class Service:
                         log.info("pruned %d old rows", pruned)
                     next_prune = now + PRUNE_EVERY
             except ResponderError as exc:
+                if isinstance(exc, StoreUnavailable):
+                    self.events.store_error("janitor")
                 log.warning("janitor: %s", exc)
             if self._stopping.wait(interval):
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,16 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from responder.config import load_config
-from responder.errors import DeliveryRejected, StoreUnavailable
+from responder.errors import (
+    BadSignature,
+    DeliveryRejected,
+    MalformedDelivery,
+    PayloadTooLarge,
+    StaleDelivery,
+    StoreUnavailable,
+)
+from responder.events import NO_EVENTS
+from responder.server.metrics import PrometheusEvents, scrape
 from responder.server.service import Service
 
 
@@ -21,7 +31,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``post_worker_init`` in responder/server/gunicorn_conf.py), or else with the first request.
     """
     config = load_config(overrides=test_config)
-    service = Service(config)
+    events = PrometheusEvents() if config.metrics else NO_EVENTS
+    service = Service(config, events)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["responder"] = service
@@ -38,11 +49,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             answer = service.responder.receive(body, dict(request.headers))
         except DeliveryRejected as exc:
             app.logger.warning("delivery refused (%d): %s", exc.status, exc)
+            events.delivery("refused", _REFUSALS.get(type(exc), "malformed"))
             return jsonify(error=_PUBLIC_ERRORS[exc.status]), exc.status
         except StoreUnavailable as exc:
             app.logger.error("delivery not accepted, store unavailable: %s", exc)
+            events.delivery("refused", "store_unavailable")
+            events.store_error("accept")
             return jsonify(error="temporarily unavailable, deliver again later"), 503
+        events.delivery(str(answer.body.get("status", "")))
         return jsonify(answer.body), answer.status
+
+    if config.metrics:
+
+        @app.get("/metrics")
+        def metrics() -> ResponseReturnValue:
+            if config.metrics_token and not _bearer_matches(config.metrics_token):
+                return jsonify(error="unauthorized"), 401, {"WWW-Authenticate": "Bearer"}
+            text, content_type = scrape()
+            return text, 200, {"Content-Type": content_type}
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -69,6 +93,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     return app
 
+
+def _bearer_matches(token: str) -> bool:
+    """The request carries ``Authorization: Bearer <token>`` (compared in constant time)."""
+    sent = request.headers.get("Authorization", "")
+    scheme, _, value = sent.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    )
+
+
+_REFUSALS: Mapping[type[DeliveryRejected], str] = {
+    BadSignature: "signature",
+    StaleDelivery: "stale",
+    PayloadTooLarge: "too_large",
+    MalformedDelivery: "malformed",
+}
 
 # What a sender is told: nothing that helps an attacker tell one failure from another.
 _PUBLIC_ERRORS = {
