@@ -855,6 +855,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "RESPONDER_CONSOLE_SECRET": "bench-console-secret",
                     "RESPONDER_RULES": str(ROOT / "rules"),
                     "RESPONDER_TEMPLATES": str(ROOT / "templates"),
+                    "RESPONDER_METRICS_DIR": str(Path(tmp) / f"metrics-{number}"),
                 },
                 extra,
             )

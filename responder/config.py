@@ -83,6 +83,8 @@ class Config:
     header_timeout: timedelta = timedelta(seconds=10)
     body_timeout: timedelta = timedelta(seconds=10)
     log_level: str = "info"
+    # "plain" (one line of text per record) or "json" (one JSON object per line).
+    log_format: str = "plain"
     access_log: str = ""  # "-" for stdout; off when empty: a line per delivery costs CPU
 
     # Prometheus metrics at /metrics (responder/server/metrics.py); the folder where the
@@ -136,6 +138,13 @@ def _channels(text: str) -> frozenset[str]:
     return frozenset(c.strip().lower() for c in text.split(",") if c.strip())
 
 
+def _log_format(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("plain", "json"):
+        raise ValueError("use plain or json")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -183,6 +192,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_BODY_TIMEOUT": ("body_timeout", parse_duration),
     "RESPONDER_LOG_LEVEL": ("log_level", lambda s: s.strip().lower()),
     "RESPONDER_ACCESS_LOG": ("access_log", str.strip),
+    "RESPONDER_LOG_FORMAT": ("log_format", _log_format),
     "RESPONDER_METRICS": ("metrics", _flag),
     "RESPONDER_METRICS_DIR": ("metrics_dir", Path),
     "RESPONDER_METRICS_TOKEN": ("metrics_token", str.strip),

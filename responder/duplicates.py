@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from responder.engine.hours import show_moment
+from responder.events import log_fields
 from responder.model import DecisionRecord, Job, Outcome
 from responder.ports import Store
 
@@ -56,6 +57,7 @@ def _record(store: Store, job: Job, now: datetime, zone: ZoneInfo | None) -> Dec
         job.key,
         reason,
         "" if recorded else " (already recorded)",
+        extra=log_fields(job, Outcome.DUPLICATE.value),
     )
     return record
 

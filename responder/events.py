@@ -12,8 +12,9 @@ No argument names a lead or holds message text: what is counted here ends up in 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from responder.model import DecisionRecord
+from responder.model import DecisionRecord, Job
 
 
 class Events:
@@ -45,3 +46,19 @@ class Events:
 
 
 NO_EVENTS = Events()
+
+
+def log_fields(
+    job: Job, outcome: str, rule: str = "", release: int | None = None
+) -> dict[str, Any]:
+    """The fields that follow one message through the log: the ``extra`` of its log lines,
+    shown as fields by the JSON log format (responder/server/logs.py). No message text."""
+    return {
+        "key": job.key,
+        "lead": job.lead.id,
+        "delivery_id": job.delivery_id,
+        "message_id": job.message.id,
+        "outcome": outcome,
+        "rule": rule,
+        "release": release,
+    }

@@ -42,7 +42,7 @@ from responder.errors import (
     StoreUnavailable,
     WindowClosed,
 )
-from responder.events import NO_EVENTS, Events
+from responder.events import NO_EVENTS, Events, log_fields
 from responder.first_contact import settle_first_contact
 from responder.model import (
     TEXT_KEPT,
@@ -238,7 +238,11 @@ class Responder:
             self.events.store_error("job")
             return None
         # Every outcome is in the decision log already: one line per delivery only on request.
-        log.debug("lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record))
+        if log.isEnabledFor(logging.DEBUG):
+            fields = log_fields(job, record.outcome.value, record.rule, record.release)
+            log.debug(
+                "lead=%s key=%s outcome=%s rule=%s reason=%s", *_summary(record), extra=fields
+            )
         self.events.decided(record, job.accepted_at)
         return record
 

@@ -164,14 +164,15 @@ class Gunicorn:
         self.env = {
             **os.environ,
             "RESPONDER_METRICS_DIR": self.metrics_dir,
+            "RESPONDER_LOG_LEVEL": "warning",
             **env,
             "RESPONDER_BIND": f"127.0.0.1:{self.port}",
             "RESPONDER_WORKERS": str(workers),
-            "RESPONDER_LOG_LEVEL": "warning",
         }
         self.process: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: a pipe nobody reads could fill up and block gunicorn.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._output = ""
 
     def start(self, *, wait_for_http: bool = True) -> Gunicorn:
         """Start gunicorn; wait until /readyz answers, or with ``wait_for_http=False`` only
@@ -231,10 +232,15 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
+        if not self.log.closed:
+            self._output = self.output()  # still there once stopped
+            self.log.close()
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def output(self) -> str:
+        """Everything gunicorn and the service printed (up to now, or until stopped)."""
+        if self.log.closed:
+            return self._output
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from responder.config import load_config, metrics_multiprocess_folder, share_metrics_folder
-from responder.server.logs import configure_logging
+from responder.server.logs import GunicornLogger, configure_logging
 
 _config = load_config(check=False)
 
@@ -42,6 +42,9 @@ errorlog = "-"
 # the machine; nothing here uses it.
 control_socket_disable = True
 loglevel = _config.log_level
+# gunicorn's own lines in the service's format (RESPONDER_LOG_FORMAT).
+GunicornLogger.log_format = _config.log_format
+logger_class = GunicornLogger
 # Off unless asked for. (A logconfig_dict would switch it on for good, so the app's logging
 # is set up in post_fork instead.)
 accesslog = _config.access_log or None
@@ -71,7 +74,7 @@ def child_exit(server: Any, worker: Any) -> None:
 def post_fork(server: Any, worker: Any) -> None:
     """Send the responder's own log lines where gunicorn's go, in one format, with control
     characters escaped (see responder/server/logs.py)."""
-    configure_logging(loglevel)
+    configure_logging(loglevel, _config.log_format)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -15,12 +15,23 @@ logged it and however the value reached the message:
 A traceback keeps its line breaks, but every line of it is indented, so that no line of a
 record but its first starts at the left margin: whatever an exception's message holds, it
 cannot pass for a record of its own.
+
+With ``RESPONDER_LOG_FORMAT=json`` every line is one JSON object instead (python-json-logger;
+JSON escapes every control character, and a traceback is one string field): ``time``,
+``level``, ``logger``, ``pid``, ``message``, and the fields a call site adds with ``extra``:
+the outcome line of each message names ``delivery_id``, ``lead``, ``message_id``, ``key``,
+``rule``, ``release`` and ``outcome`` (:func:`responder.events.log_fields`), so that a log
+search follows one message end to end. gunicorn's own lines take the same format.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
+
+from gunicorn import glogging
+from pythonjsonlogger.json import JsonFormatter
 
 FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 TRACEBACK_INDENT = "    "
@@ -47,15 +58,42 @@ class SafeFormatter(logging.Formatter):
         return f"{head}\n{_indented(tail)}" if newline else head
 
 
-def configure_logging(level: str) -> None:
-    """Send the service's log lines to stderr through :class:`SafeFormatter` at ``level``.
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
+_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """The formatter of every service log line: ``plain`` (:class:`SafeFormatter`) or
+    ``json`` (one object per line)."""
+    if log_format == "json":
+        return JsonFormatter(JSON_FIELDS, rename_fields=_RENAMED)
+    return SafeFormatter(FORMAT)
+
+
+def configure_logging(level: str, log_format: str = "plain") -> None:
+    """Send the service's log lines to stderr through :func:`formatter` at ``level``.
 
     Like :func:`logging.basicConfig`, does nothing when the root logger already has a handler.
     """
     handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter(FORMAT))
+    handler.setFormatter(formatter(log_format))
     logging.basicConfig(level=level.upper(), handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class GunicornLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn has no type hints
+    """gunicorn's logger, writing its own lines in the service's format (RESPONDER_LOG_FORMAT)
+    from its first line on, its configuration dump at debug level included."""
+
+    log_format = "plain"
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if self.log_format != "json":
+            return  # gunicorn's own plain lines, as ever
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(formatter(self.log_format))
 
 
 def _indented(text: str) -> str:
