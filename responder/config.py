@@ -131,7 +131,7 @@ def _flag(text: str) -> bool:
         return True
     if value in ("", "0", "false", "no", "off"):
         return False
-    raise ValueError("use true or false")
+    raise ValueError(f"'{text}' is not a yes or no: use true or false")
 
 
 def _channels(text: str) -> frozenset[str]:
@@ -141,19 +141,47 @@ def _channels(text: str) -> frozenset[str]:
 def _log_format(text: str) -> str:
     value = text.strip().lower()
     if value not in ("plain", "json"):
-        raise ValueError("use plain or json")
+        raise ValueError(f"'{text}' is not a log format: use plain or json")
     return value
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _log_level(text: str) -> str:
+    value = text.strip().lower()
+    if value not in _LOG_LEVELS:
+        raise ValueError(f"'{text}' is not a log level: use one of {', '.join(_LOG_LEVELS)}")
+    return value
+
+
+def _bind(text: str) -> str:
+    """gunicorn's bind address: host:port, [v6]:port, or unix:/path."""
+    value = text.strip()
+    if value.startswith("unix:"):
+        return value
+    _, colon, port = value.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"'{text}' is not host:port, like 127.0.0.1:8080")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a whole number, like 2") from None
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise ValueError("must not be negative")
     return value
 
 
 def _count(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise ValueError("must be at least 1")
     return value
@@ -185,12 +213,12 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_MAX_ATTEMPTS": ("max_attempts", _positive_int),
     "RESPONDER_JANITOR_INTERVAL": ("janitor_interval", parse_duration),
     "RESPONDER_RETENTION": ("retention", parse_duration),
-    "RESPONDER_BIND": ("bind", str.strip),
+    "RESPONDER_BIND": ("bind", _bind),
     "RESPONDER_WORKERS": ("workers", _count),
     "RESPONDER_THREADS": ("threads", _count),
     "RESPONDER_HEADER_TIMEOUT": ("header_timeout", parse_duration),
     "RESPONDER_BODY_TIMEOUT": ("body_timeout", parse_duration),
-    "RESPONDER_LOG_LEVEL": ("log_level", lambda s: s.strip().lower()),
+    "RESPONDER_LOG_LEVEL": ("log_level", _log_level),
     "RESPONDER_ACCESS_LOG": ("access_log", str.strip),
     "RESPONDER_LOG_FORMAT": ("log_format", _log_format),
     "RESPONDER_METRICS": ("metrics", _flag),
@@ -207,14 +235,24 @@ def load_config(
 ) -> Config:
     """Defaults, then ``environ`` (default ``os.environ``), then ``overrides`` (field names).
 
-    Raises ConfigError naming the variable for a value that cannot be read, and, unless
+    Raises ConfigError naming the variable for a value that cannot be read (one line for
+    each such variable), and, unless
     ``check`` is false, for settings the service cannot run with (see :meth:`Config.check`).
     """
-    values = {
-        name: _read(variable, raw, parse)
-        for variable, (name, parse) in ENVIRONMENT.items()
-        if (raw := _environ(environ).get(variable))
-    }
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for variable, (name, parse) in ENVIRONMENT.items():
+        if raw := _environ(environ).get(variable):
+            try:
+                values[name] = _read(variable, raw, parse)
+            except ConfigError as exc:
+                problems.append(str(exc))
+    if len(problems) > 1:  # every one at once: fixing them one start at a time is tedious
+        raise ConfigError(
+            "these settings cannot be used:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+    if problems:
+        raise ConfigError(problems[0])
     known = {f.name for f in fields(Config)}
     for name, value in (overrides or {}).items():
         if name not in known:

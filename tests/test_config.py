@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from responder.config import Config, environment_setting, load_config
+from responder.config import ENVIRONMENT, Config, environment_setting, load_config
 from responder.errors import ConfigError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "responder"
@@ -75,3 +78,73 @@ def test_only_the_config_module_reads_the_environment() -> None:
     }
     readers = {module: names for module, names in found.items() if names}
     assert readers == {"config.py": {"os.environ"}, "cli.py": {"dict(os.environ)"}}
+
+
+def test_the_readme_table_lists_every_variable() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    assert set(ENVIRONMENT) <= listed, sorted(set(ENVIRONMENT) - listed)
+
+
+BAD_VALUES = {
+    "RESPONDER_WORKERS": ("two", "'two' is not a whole number, like 2"),
+    "RESPONDER_THREADS": ("0", "must be at least 1"),
+    "RESPONDER_SENDERS": ("-3", "must not be negative"),
+    "RESPONDER_LEASE": ("soon", "'soon' is not a duration"),
+    "RESPONDER_DRY_RUN": ("maybe", "'maybe' is not a yes or no: use true or false"),
+    "RESPONDER_LOG_FORMAT": ("xml", "'xml' is not a log format: use plain or json"),
+    "RESPONDER_LOG_LEVEL": ("loud", "'loud' is not a log level"),
+    "RESPONDER_BIND": ("localhost", "'localhost' is not host:port, like 127.0.0.1:8080"),
+    "RESPONDER_METRICS": ("sometimes", "'sometimes' is not a yes or no"),
+}
+
+
+@pytest.mark.parametrize("variable", sorted(BAD_VALUES))
+def test_a_value_that_cannot_be_read_names_its_variable(variable: str) -> None:
+    value, said = BAD_VALUES[variable]
+    with pytest.raises(ConfigError) as caught:
+        load_config({variable: value}, check=False)
+    assert str(caught.value).startswith(f"{variable} cannot be used: ")
+    assert said in str(caught.value)
+
+
+def test_every_unreadable_variable_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"RESPONDER_WORKERS": "two", "RESPONDER_LOG_FORMAT": "xml"}, check=False)
+    assert str(caught.value).splitlines() == [
+        "these settings cannot be used:",
+        "  RESPONDER_WORKERS cannot be used: 'two' is not a whole number, like 2",
+        "  RESPONDER_LOG_FORMAT cannot be used: 'xml' is not a log format: use plain or json",
+    ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "responder.cli", "serve", "--simulator-port", "1"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:responder.server.gunicorn_conf",
+            "app:app",
+        ],
+    ],
+    ids=["responder-serve", "gunicorn"],
+)
+def test_a_bad_setting_stops_the_service_before_it_starts_anything(command: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ABC_", "RESPONDER_"))}
+    done = subprocess.run(
+        command,
+        env={**env, "RESPONDER_WORKERS": "two"},
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "RESPONDER_WORKERS cannot be used: 'two' is not a whole number, like 2" in output
+    assert "Traceback" not in output and "Sandbox mode" not in output and "Booting" not in output
