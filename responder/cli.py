@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from responder.cli_activity import add_activity_commands
 from responder.cli_pauses import add_pause_commands
+from responder.cli_operations import add_operations_commands
 from responder.cli_releases import add_release_commands
 from responder.cli_users import add_user_commands
 from responder.config import Config, environment_setting, load_config
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     add_activity_commands(commands)
     add_user_commands(commands)
     _service_commands(commands)
+    add_operations_commands(commands)
     return parser
 
 
@@ -279,6 +281,7 @@ def _show(decision: Decision) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
+    load_config(env, check=False)  # every variable readable, before anything starts
     # Both ports are checked before anything starts: a service or simulator that cannot
     # listen would leave the hints reaching whatever else holds the port.
     host, port = _bind_address(environment_setting("bind", env))

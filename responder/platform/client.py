@@ -105,6 +105,8 @@ class AbcClient:
             )
         self._api_key = api_key
         self._observe = observe or _ignore
+        #: The ``Date`` header of the API's last answer: its clock, to compare ours with.
+        self.last_date: str | None = None
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._sleep = sleep
@@ -256,6 +258,7 @@ class AbcClient:
                     f"The ABC API did not answer the request for {what} ({_describe(exc)})."
                 )
             else:
+                self.last_date = response.headers.get("date")
                 self._observe(endpoint, str(response.status_code))
                 failure = self._check(response, idempotent=idempotent, what=what)
                 if failure is None:
