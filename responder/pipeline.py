@@ -154,6 +154,7 @@ class Responder:
         if delivery.event_type == EVENT_ESCALATION and delivery.lead is not None:
             until = now + self.config.escalation_pause
             if not self.store.pause_once(body_key, delivery.lead.id, until, now=now):
+                log.info("lead %s: escalation delivered again; already paused", delivery.lead.id)
                 return Answer(200, {"status": "duplicate"})
             log.info("lead %s asked for a person: paused until %s", delivery.lead.id, until)
             return Answer(200, {"status": "paused"})

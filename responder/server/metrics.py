@@ -95,6 +95,14 @@ _NOT_SENT = {
 class PrometheusEvents(Events):
     """:class:`~responder.events.Events` counted in the metrics of this module."""
 
+    def __init__(self) -> None:
+        # Series that alerts divide or rate exist from the start, at 0, rather than only
+        # after their first event.
+        for operation in ("accept", "job", "janitor"):
+            STORE_ERRORS.labels(operation)
+        for outcome in _NOT_SENT:
+            REPLIES_FAILED.labels(outcome.value)
+
     def delivery(self, result: str, reason: str = "") -> None:
         DELIVERIES.labels(result, reason).inc()
 
