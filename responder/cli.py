@@ -18,8 +18,8 @@ from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
 from responder.cli_activity import add_activity_commands
-from responder.cli_pauses import add_pause_commands
 from responder.cli_operations import add_operations_commands
+from responder.cli_pauses import add_pause_commands
 from responder.cli_releases import add_release_commands
 from responder.cli_users import add_user_commands
 from responder.config import Config, environment_setting, load_config

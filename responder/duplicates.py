@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from responder.engine.hours import show_moment
 from responder.events import log_fields
-from responder.model import DecisionRecord, Job, Outcome
+from responder.model import TEXT_KEPT, DecisionRecord, Job, Outcome
 from responder.ports import Store
 
 log = logging.getLogger("responder.pipeline")
@@ -48,6 +48,7 @@ def _record(store: Store, job: Job, now: datetime, zone: ZoneInfo | None) -> Dec
         at=now,
         reason=reason,
         message_id=job.message.id,
+        text=job.message.text[:TEXT_KEPT],  # what this lead wrote, shown by responder log
     )
     recorded = store.finish(record)
     log.info(

@@ -211,6 +211,7 @@ def test_a_duplicate_names_the_outcome_of_the_original_in_the_log(p: Pipeline) -
     assert p.receive(reused) == Answer(200, {"status": "duplicate"})
     [record] = p.store.decisions(lead_id="77")
     assert record.outcome is Outcome.DUPLICATE and record.message_id == "5000"
+    assert record.text == "how much is it?"  # what this lead wrote, for responder log
     assert record.reason == (
         "a duplicate of message 5000: the original (from lead 1) was already handled: sent by "
         "rule opening-hours on Wed 15 May 2024 11:00 (Asia/Kuala_Lumpur); this delivery was "
