@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from responder.model import Outcome
 from responder.simulator import Simulator
 from responder.store import open_store
-from tests.harness import API_KEY, ROOT, SECRET, Gunicorn, outcomes
+from tests.harness import API_KEY, ROOT, SECRET, Gunicorn, outcomes, wait_for
 
 HOURS_QUESTION = "What are your opening hours?"
 TOKEN = "scrape-token-5f1c"
@@ -83,6 +83,14 @@ def test_metrics_count_a_reply_a_duplicate_a_refusal_and_a_closed_window_across_
 
         assert httpx.get(f"{server.url}/metrics", timeout=10).status_code == 401
         auth = {"Authorization": f"Bearer {TOKEN}"}
+
+        def releases() -> list[float]:
+            text = httpx.get(f"{server.url}/metrics", headers=auth, timeout=10).text
+            return [v for (name, _), v in samples(text).items() if name == "responder_rule_release"]
+
+        # A worker that booted while the other published the folder serves that release
+        # within the release poll (RESPONDER_RELEASE_POLL): one series per worker, both 1.
+        wait_for(lambda: releases() == [1.0, 1.0], what="both workers to serve release 1")
         for _ in range(4):  # whichever worker answers, the counts are the whole service's
             answer = httpx.get(f"{server.url}/metrics", headers=auth, timeout=10)
             assert answer.status_code == 200
@@ -112,6 +120,6 @@ def test_metrics_count_a_reply_a_duplicate_a_refusal_and_a_closed_window_across_
             assert value(found, "responder_api_calls_total", endpoint="reply", status="200") == 1
             assert value(found, "responder_jobs_in_flight") == 0
             assert value(found, "responder_jobs_waiting") == 0
-            releases = [v for (name, _), v in found.items() if name == "responder_rule_release"]
-            assert releases == [1.0, 1.0]  # one series per worker: both are counted
+            served = [v for (name, _), v in found.items() if name == "responder_rule_release"]
+            assert served == [1.0, 1.0]  # one series per worker: both are counted
             assert "Aisyah" not in answer.text and HOURS_QUESTION not in answer.text
