@@ -84,6 +84,7 @@ OUTCOMES = {
     Outcome.BUDGET: "Not answered: enough replies to this customer this hour",
     Outcome.CHANNEL_UNAVAILABLE: "Not answered: this channel cannot be answered",
     Outcome.FAILED: "Not sent: the reply failed",
+    Outcome.DUPLICATE: "Delivered again: answered once only (the reason says how the first went)",
 }
 
 
