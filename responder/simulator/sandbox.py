@@ -37,21 +37,25 @@ class Hints:
 
     send: str
     log: str
+    users: str  # creating the console's first account
 
 
 def hints(env: Mapping[str, str], port: int) -> Hints:
-    """The ``responder send`` and ``responder log`` commands that reach the service started
-    with ``env`` and the simulator on ``port``."""
+    """The ``responder send``, ``log`` and ``users add`` commands that reach the service
+    started with ``env`` and the simulator on ``port``."""
     program = _program()
     send = f"{program} send"
     if port != DEFAULT_SIMULATOR_PORT:
         send += f" --simulator http://127.0.0.1:{port}"
     log = f"{program} log"
+    users = f"{program} users add YOUR-NAME --role editor"
     for option, setting in (("--store", "store_url"), ("--rules", "rules_dir")):
         value = environment_setting(setting, env)
         if value != getattr(Config(), setting):
             log += f" {option} {shlex.quote(str(value))}"
-    return Hints(send, log)
+            if setting == "store_url":
+                users += f" {option} {shlex.quote(str(value))}"
+    return Hints(send, log, users)
 
 
 def check_port_free(host: str, port: int, change: str) -> None:
@@ -104,6 +108,12 @@ def start(env: Mapping[str, str], port: int) -> tuple[subprocess.Popen[bytes], d
         f"and see its decisions with  {told.log}\n",
         flush=True,
     )
+    if environment_setting("console", env):
+        print(
+            f"Rule authors write, try and publish replies at  http://{bind}/console\n"
+            f"(create the first account with  {told.users})\n",
+            flush=True,
+        )
     return simulator, service_env
 
 

@@ -163,6 +163,8 @@ def test_after_a_restart_a_new_message_is_answered_and_every_hint_names_the_stor
     banner = sandbox.output()
     assert f"send --simulator http://127.0.0.1:{sandbox.sim_port} " in banner
     assert f"log --store {sandbox.store} --rules {ROOT / 'rules'}\n" in banner
+    assert "Rule authors write, try and publish replies at  http://127.0.0.1:" in banner
+    assert f"users add YOUR-NAME --role editor --store {sandbox.store})" in banner
 
     store = open_store(str(sandbox.store))
     try:
