@@ -83,9 +83,15 @@ class Sandbox:
         return self.log.read().decode(errors="replace")
 
     def close(self) -> None:
+        # TERM, not KILL: serve stops gunicorn and the simulator on TERM, and a killed serve
+        # would leave them running after the test.
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.log.close()
 
 
