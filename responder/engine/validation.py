@@ -9,18 +9,15 @@ files and settings.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from responder.engine.attachments import parse_attachment
+from responder.engine.answer_checks import AnswerChecks
 from responder.engine.durations import parse_duration
 from responder.engine.hours import parse_hours
 from responder.engine.matching import Keyword, check_regex, parse_keyword
-from responder.engine.problems import Problem, Severity, did_you_mean
-from responder.engine.reply_names import reply_template
 from responder.engine.rulebook import HoursCondition, Role, Rule, Settings
-from responder.engine.templates import Template, TemplateLibrary
+from responder.engine.templates import TemplateLibrary
 from responder.engine.yamlfile import Located
 
 # The longest ``gather``: a burst is answered at most three times this long after it opened.
@@ -78,45 +75,17 @@ def parse_gather(value: object) -> timedelta:
     return gather
 
 
-class RuleValidator:
+class RuleValidator(AnswerChecks):
     """Collects problems while validating rule blocks; ``file`` is where they are reported."""
 
     def __init__(self, templates: TemplateLibrary) -> None:
         """``templates`` are what replies may name; their own problems come first."""
-        self.templates = templates
-        self.problems: list[Problem] = list(templates.problems)
-        self.file = ""
+        super().__init__(templates)
         # Named hours whose value is wrong (reported at the settings): a rule using one of
         # them is dropped without a second message saying the hours do not exist.
         self.broken_hours: set[str] = set()
         self.hours_unreadable = False  # the settings' hours are not a list of named hours
         self._dropped = 0
-
-    # -- reporting -------------------------------------------------------------------------
-
-    def error(self, line: int, message: str, rule: str = "") -> None:
-        self.problems.append(Problem(self.file, line, message, rule))
-
-    def warn(self, line: int, message: str, rule: str = "") -> None:
-        self.problems.append(Problem(self.file, line, message, rule, Severity.WARNING))
-
-    def unknown_keys(
-        self, mapping: Located, known: Sequence[str], what: str, rule: str = ""
-    ) -> int:
-        """Report keys not in ``known``, with a "did you mean"; return how many there were."""
-        unknown = [key for key in mapping if key not in known]
-        for key in unknown:
-            maybe = did_you_mean(key, known) or f" (known: {', '.join(known)})"
-            self.error(mapping.line_of(key), f"'{key}' is not a {what} key{maybe}", rule)
-        return len(unknown)
-
-    def convert(self, parse: Callable[[Any], Any], value: Any, line: int, rule: str = "") -> Any:
-        """Run one parser; its ValueError becomes a problem at ``line``."""
-        try:
-            return parse(value if not isinstance(value, str) else value.strip())
-        except ValueError as exc:
-            self.error(line, str(exc), rule)
-            return None
 
     # -- rules -----------------------------------------------------------------------------
 
@@ -178,15 +147,6 @@ class RuleValidator:
             word_forms=settings.word_forms if word_forms is None else word_forms,
             typos=settings.typos if typos is None else typos,
         )
-
-    def _attachment(self, block: Located, rule: str) -> dict[str, str] | None:
-        if "attachment" not in block:
-            return None
-        line = block.line_of("attachment")
-        found: dict[str, str] | None = self.convert(
-            parse_attachment, block["attachment"], line, rule
-        )
-        return found
 
     def _error_count(self) -> int:
         return sum(p.is_error for p in self.problems)
@@ -370,107 +330,6 @@ class RuleValidator:
             parsed = self.convert(parse_hours, spec, line, rule)
             return HoursCondition(parsed, inside, spec) if parsed is not None else None
         return None
-
-    def _answer(
-        self, block: Located, rule: str, languages: Sequence[str]
-    ) -> tuple[str, Template | None, tuple[tuple[str, Template], ...]]:
-        """The rule's template name, or its inline text (in the default language) and its
-        texts per language when written so; ``("", None, ())`` on a problem."""
-        has_reply, has_text = "reply" in block, "text" in block
-        if has_reply == has_text:
-            self.error(
-                block.line,
-                'give the answer either as  reply: template-name  or as  text: "..." '
-                "(exactly one of them)",
-                rule,
-            )
-            return "", None, ()
-        if not has_text:
-            return self._reply_name(block, rule), None, ()
-        source = block["text"]
-        line = block.line_of("text")
-        if isinstance(source, dict) and any(str(key).startswith("{") for key in source):
-            # text: {{ lead.first_name }}, read by YAML as a mapping inside a mapping
-            self.error(
-                line,
-                'put the reply in quotes, like  text: "Hi {{ lead.first_name }}!"  '
-                "(without quotes, YAML reads {{ ... }} as something else)",
-                rule,
-            )
-            return "", None, ()
-        if isinstance(source, Located):
-            return self._texts(source, line, rule, languages)
-        if not isinstance(source, str) or not source.strip():
-            self.error(line, "'text' must be the reply, in quotes", rule)
-            return "", None, ()
-        template, problems = self.templates.inline(source, file=self.file, line=line, rule=rule)
-        self.problems.extend(problems)
-        return "", template, ()
-
-    def _texts(
-        self, texts: Located, line: int, rule: str, languages: Sequence[str]
-    ) -> tuple[str, Template | None, tuple[tuple[str, Template], ...]]:
-        """``text:`` written per language, like  text: {en: "Hi!", es: "¡Hola!"}."""
-        example = 'like  text: {en: "Hi!", es: "¡Hola!"}'
-        if not languages:
-            self.error(
-                line,
-                "'text' gives a reply per language, but the settings name no languages: add  "
-                "languages: [en, es]  to the settings (the first is the default)",
-                rule,
-            )
-            return "", None, ()
-        if not texts:
-            self.error(line, f"'text' must give the reply for each language, {example}", rule)
-            return "", None, ()
-        known = ", ".join(languages)
-        compiled: list[tuple[str, Template]] = []
-        broken = False
-        for key, source in texts.items():
-            at = texts.line_of(key)
-            code = key.strip().lower()
-            if code not in languages:
-                maybe = did_you_mean(code, languages)
-                self.error(
-                    at,
-                    f"'{key}' is not one of the book's languages ({known}){maybe}; "
-                    "add it to  languages  in the settings, or use one of those",
-                    rule,
-                )
-                broken = True
-                continue
-            if not isinstance(source, str):
-                self.error(at, f"the {code} reply must be a text in quotes, {example}", rule)
-                broken = True
-                continue
-            template, problems = self.templates.inline(
-                source, file=self.file, line=at, rule=rule, locale=code
-            )
-            self.problems.extend(problems)
-            if template is None:
-                broken = True
-                continue
-            compiled.append((code, template))
-        default = languages[0]
-        if not broken and default not in dict(compiled):
-            self.error(
-                line,
-                f"'text' has no {default} reply, and {default} is the default language (the "
-                f'first of  languages): add  {default}: "..."  for the customers whose '
-                "language is not known",
-                rule,
-            )
-            return "", None, ()
-        if broken:
-            return "", None, ()
-        return "", dict(compiled)[default], tuple(compiled)
-
-    def _reply_name(self, block: Located, rule: str) -> str:
-        """The template named by ``reply``; "" after reporting why there is none."""
-        name, why = reply_template(self.templates, block["reply"])
-        if why:
-            self.error(block.line_of("reply"), why, rule)
-        return name
 
 
 _UNQUOTED = "without quotes, YAML reads yes, no, on and off as true or false"
