@@ -3,6 +3,9 @@ form, and the whole file as YAML in the Raw tab), with the live check beside eac
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -45,13 +48,46 @@ def _reply_line(state: Console, rule: CommentedMap, book: Any) -> str:
     return ""
 
 
+WEEK = timedelta(days=7)
+COUNTED = 10_000  # the most answers read for the week's counts; a busier week says "at least"
+
+
+def _answers_this_week(state: Console) -> tuple[Counter[str], bool]:
+    """How many messages each rule answered in the last 7 days, from one bounded read of the
+    decision log; True with them when the log held more than could be read."""
+    counts: Counter[str] = Counter()
+    query = ActivityQuery(outcome=Outcome.SENT, since=utcnow() - WEEK, limit=500)
+    read = 0
+    while read < COUNTED:
+        page = state.service.store.activity(query)
+        counts.update(record.rule for record in page.records)
+        read += len(page.records)
+        if page.next is None:
+            return counts, False
+        query = replace(query, before=page.next)
+    return counts, True
+
+
+NOT_YET = "Not answered yet."
+
+
+def _answers_note(state: Console, name: str, count: int, more: bool) -> str:
+    """How often and when the rule answered, in a sentence or two."""
+    last = _last_answer(state, name)
+    if not count and not more:
+        return last if last == NOT_YET else f"No answers in the last 7 days. {last}".strip()
+    times = "message" if count == 1 else "messages"
+    week = f"Answered {'at least ' if more else ''}{count:,} {times} in the last 7 days."
+    return f"{week} {last}".strip()
+
+
 def _last_answer(state: Console, name: str) -> str:
     """When the rule last sent a reply, from the decision log; "" when the log does not say
     within one bounded look."""
     page = state.service.store.activity(ActivityQuery(rule=name, outcome=Outcome.SENT, limit=1))
     if page.records:
         return f"Last answered {words.moment(page.records[0].at, state.zone)}."
-    return "Not answered yet." if page.next is None else ""
+    return NOT_YET if page.next is None else ""
 
 
 @blueprint.get("/rules")
@@ -59,12 +95,13 @@ def rules() -> ResponseReturnValue:
     state = console()
     found, broken = rulefiles.entries(state.config.rules_dir)
     report = check_folder(state.config.rules_dir, state.config.templates_dir, {})
+    week, more = _answers_this_week(state)
     shown = [
         {
             "entry": entry,
             "trigger": words.trigger(entry.data),
             "reply": _reply_line(state, entry.data, report.book),
-            "last": _last_answer(state, entry.name),
+            "note": _answers_note(state, entry.name, week[entry.name], more),
             "first": position == 0,
             "bottom": position == len(found) - 1,
         }

@@ -295,3 +295,20 @@ def test_try_it_converses_and_waits(editor: FlaskClient) -> None:
     second = text_of(editor.post("/console/try", data=again).get_data(as_text=True))
     assert second.count("Our beans start at RM39") == 1  # answered moments ago: not again
     assert second.count("customer: how much?") == 2
+
+
+def test_the_rules_page_counts_each_rules_answers_of_the_last_7_days(
+    app: Flask, editor: FlaskClient
+) -> None:
+    for n in (1, 2, 3):
+        decided(app, n, "how much?", Outcome.SENT, rule="pricing")
+    decided(app, 8 * 24 * 60, "how much?", Outcome.SENT, rule="pricing")  # 8 days ago
+    decided(app, 4, "where are you?", Outcome.SENT, rule="location")
+    decided(app, 9 * 24 * 60, "order 12345?", Outcome.SENT, rule="order-status")
+    decided(app, 5, "how much, again?", Outcome.COOLDOWN, rule="pricing")
+    page = editor.get("/console/rules").get_data(as_text=True)
+    notes = dict(re.findall(r'<li id="rule-([^"]+)".*?<p class="note">([^<]*)</p>', page, re.S))
+    assert notes["pricing"].startswith("Answered 3 messages in the last 7 days.")
+    assert notes["location"].startswith("Answered 1 message in the last 7 days.")
+    assert notes["welcome"] == "Not answered yet."
+    assert notes["order-status"].startswith("No answers in the last 7 days. Last answered ")
