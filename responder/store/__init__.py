@@ -30,15 +30,12 @@ def open_store(url: str, *, prefix: str | None = None) -> Store:
     supported store, and whatever the engine raises when opening
     (:class:`StoreUnavailable` when it cannot be reached or the file cannot be opened).
     """
-    text = url.strip()
-    scheme_match = _SCHEME.match(text)
-    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    text, scheme = _split(url)
     if scheme in ("redis", "rediss"):
         from responder.store.redis_store import RedisStore
 
         return RedisStore(text, prefix=prefix)
-    if prefix is not None:
-        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")
+    _no_prefix(prefix)
     from responder.store.sqlite import SQLiteStore
 
     return SQLiteStore(_sqlite_path(text, scheme))
@@ -46,15 +43,12 @@ def open_store(url: str, *, prefix: str | None = None) -> Store:
 
 def open_releases(url: str, *, prefix: str | None = None) -> ReleaseStore:
     """Open the published rule books kept beside the store ``url`` names (see open_store)."""
-    text = url.strip()
-    scheme_match = _SCHEME.match(text)
-    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    text, scheme = _split(url)
     if scheme in ("redis", "rediss"):
         from responder.store.redis_releases import RedisReleases
 
         return RedisReleases(text, prefix=prefix)
-    if prefix is not None:
-        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")
+    _no_prefix(prefix)
     from responder.store.sqlite_releases import SQLiteReleases
 
     return SQLiteReleases(_sqlite_path(text, scheme))
@@ -62,15 +56,12 @@ def open_releases(url: str, *, prefix: str | None = None) -> ReleaseStore:
 
 def open_accounts(url: str, *, prefix: str | None = None) -> AccountStore:
     """Open the console's accounts kept beside the store ``url`` names (see open_store)."""
-    text = url.strip()
-    scheme_match = _SCHEME.match(text)
-    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    text, scheme = _split(url)
     if scheme in ("redis", "rediss"):
         from responder.store.redis_accounts import RedisAccounts
 
         return RedisAccounts(text, prefix=prefix)
-    if prefix is not None:
-        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")
+    _no_prefix(prefix)
     from responder.store.sqlite_accounts import SQLiteAccounts
 
     return SQLiteAccounts(_sqlite_path(text, scheme))
@@ -81,9 +72,7 @@ def releases_folder(url: str, configured: Path | None = None) -> Path:
     ``releases`` folder beside an SQLite store's file, else ``var/releases``."""
     if configured is not None:
         return configured
-    text = url.strip()
-    scheme_match = _SCHEME.match(text)
-    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    text, scheme = _split(url)
     if scheme in ("redis", "rediss"):
         return Path("var/releases")
     return _sqlite_path(text, scheme).parent / "releases"
@@ -111,3 +100,15 @@ def _sqlite_path(text: str, scheme: str) -> Path:
             "or redis://host:6379/0 (rediss:// for TLS)."
         )
     return Path(text)
+
+
+def _split(url: str) -> tuple[str, str]:
+    """``url`` without its surrounding spaces, and its scheme in lower case ("" for a path)."""
+    text = url.strip()
+    scheme_match = _SCHEME.match(text)
+    return text, scheme_match.group(1).lower() if scheme_match else ""
+
+
+def _no_prefix(prefix: str | None) -> None:
+    if prefix is not None:
+        raise ConfigError("A key prefix only applies to a Redis store, not to SQLite.")

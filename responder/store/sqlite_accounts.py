@@ -9,15 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from responder.accounts import Account, Change
-from responder.errors import StoreUnavailable
 from responder.ports import CHANGES_KEPT
+from responder.store.sqlite_file import SQLiteFile
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS accounts (name TEXT PRIMARY KEY, data TEXT NOT NULL)",
@@ -32,38 +28,11 @@ SCHEMA = (
 FORGET_FAILURES = timedelta(days=1)
 
 
-class SQLiteAccounts:
+class SQLiteAccounts(SQLiteFile):
     """The :class:`~responder.ports.AccountStore` contract on one SQLite file."""
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreUnavailable(
-                f"The account store {self.path} cannot be opened ({exc})."
-            ) from exc
-        with self._transaction() as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"The account store {self.path} failed ({exc}).") from exc
+        super().__init__(path, what="the account store", schema=SCHEMA, busy_timeout=busy_timeout)
 
     def add_account(self, account: Account) -> bool:
         with self._transaction() as conn:
@@ -124,7 +93,3 @@ class SQLiteAccounts:
             (key, at - window.total_seconds(), at),
         ).fetchone()
         return int(count)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

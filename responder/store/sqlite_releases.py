@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
-from responder.errors import StoreUnavailable
 from responder.ports import RELEASES_KEPT
 from responder.release import Release, ReleaseSource, content_hash
+from responder.store.sqlite_file import SQLiteFile
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS releases (
@@ -37,7 +32,7 @@ _POINTER = "SELECT value FROM release_pointers WHERE name = ?"
 _SET_POINTER = "INSERT OR REPLACE INTO release_pointers (name, value) VALUES (?, ?)"
 
 
-class SQLiteReleases:
+class SQLiteReleases(SQLiteFile):
     """The :class:`~responder.ports.ReleaseStore` contract on one SQLite file.
 
     One connection per instance, used under a lock: releases are read when one is published
@@ -45,42 +40,7 @@ class SQLiteReleases:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreUnavailable(
-                f"The release store {self.path} cannot be opened ({exc})."
-            ) from exc
-        with self._transaction() as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"The release store {self.path} failed ({exc}).") from exc
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"The release store {self.path} failed ({exc}).") from exc
+        super().__init__(path, what="the release store", schema=SCHEMA, busy_timeout=busy_timeout)
 
     def publish(
         self,
@@ -129,7 +89,3 @@ class SQLiteReleases:
         with self._reading() as conn:
             rows = conn.execute(f"{_META} ORDER BY number DESC LIMIT ?", (limit,)).fetchall()
         return [Release.from_meta(json.loads(meta)) for (meta,) in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
