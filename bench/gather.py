@@ -33,7 +33,7 @@ from responder.engine.loader import load_rulebook  # noqa: E402
 from responder.engine.rulebook import RuleBook  # noqa: E402
 from responder.model import Connection, Job, Message  # noqa: E402
 from responder.pipeline import Responder  # noqa: E402
-from responder.platform.shapes import EVENT_CONVERSATION_CREATED, build_delivery  # noqa: E402
+from responder.platform.deliveries import EVENT_CONVERSATION_CREATED, build_delivery  # noqa: E402
 from responder.store.sqlite import SQLiteStore  # noqa: E402
 
 SECRET = "bench-secret"

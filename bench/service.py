@@ -77,7 +77,7 @@ import redis  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from flask.typing import ResponseReturnValue  # noqa: E402
 
-from responder.platform import shapes  # noqa: E402
+from responder.platform.deliveries import EVENT_CONVERSATION_CREATED, build_delivery  # noqa: E402
 
 SECRET = "bench-secret"
 API_KEY = "sim-key"
@@ -319,9 +319,7 @@ def unregistered_deliveries(lead_ids: Sequence[str]) -> list[tuple[bytes, dict[s
             "created_at": now,
         }
         lead = {"id": lead_id, "name": f"Lead {lead_id}"}
-        deliveries.append(
-            shapes.build_delivery(shapes.EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET)
-        )
+        deliveries.append(build_delivery(EVENT_CONVERSATION_CREATED, message, lead, secret=SECRET))
     return deliveries
 
 

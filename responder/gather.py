@@ -28,7 +28,7 @@ from responder.engine.gathering import GATHER_CAP, joined_text
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
 from responder.model import TEXT_KEPT, DecisionRecord, Job, LeadState, Message
-from responder.platform.shapes import needs_hydration, not_after
+from responder.platform.messages import needs_hydration, not_after
 from responder.ports import SeatRole, Store
 
 log = logging.getLogger("responder.gather")

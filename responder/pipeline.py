@@ -54,19 +54,16 @@ from responder.model import (
     Sending,
     utcnow,
 )
-from responder.platform.shapes import (
+from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,
     HEADER_DELIVERY,
     HEADER_EVENT,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
-    hydrate,
-    needs_hydration,
-    not_after,
     parse_delivery,
-    reply_present,
 )
+from responder.platform.messages import hydrate, needs_hydration, not_after, reply_present
 from responder.platform.signature import check_timestamp, verify_signature
 from responder.ports import PlatformApi, Store
 from responder.quiet import blocked_reason, held_reason, step_back

@@ -18,7 +18,7 @@ from responder.config import Config
 from responder.errors import DeliveryRejected
 from responder.model import DecisionRecord, Job
 from responder.pipeline import Answer, Responder
-from responder.platform.shapes import (
+from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     HEADER_DELIVERY,
     HEADER_SIGNATURE,

@@ -24,7 +24,8 @@ from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
 from responder.model import Connection, DecisionRecord, Job, Message, SenderType
 from responder.pipeline import Answer, Responder
-from responder.platform.shapes import EVENT_CONVERSATION_CREATED, build_delivery, parse_conversation
+from responder.platform.api_bodies import parse_conversation
+from responder.platform.deliveries import EVENT_CONVERSATION_CREATED, build_delivery
 from responder.ports import Store
 from responder.store.sqlite import SQLiteStore
 from tests.harness import ROOT

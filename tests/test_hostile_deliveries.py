@@ -14,7 +14,7 @@ import pytest
 from responder.errors import MalformedDelivery
 from responder.model import Outcome
 from responder.pipeline import Answer
-from responder.platform.shapes import EVENT_ESCALATION
+from responder.platform.deliveries import EVENT_ESCALATION
 from responder.ports import Store
 from tests.hostile_harness import HOUR, Desk, message_body
 from tests.pipeline_harness import NOW, SECOND

@@ -24,7 +24,7 @@ from responder.errors import (
 )
 from responder.model import Connection, Outcome
 from responder.pipeline import Answer
-from responder.platform.shapes import (
+from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,
     HEADER_SIGNATURE,

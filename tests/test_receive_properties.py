@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from responder.model import Outcome
-from responder.platform.shapes import (
+from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,
     HEADER_SIGNATURE,

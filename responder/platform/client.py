@@ -43,7 +43,7 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.model import Connection, Message
-from responder.platform import shapes
+from responder.platform import api_bodies as shapes
 from responder.platform.transport import DeadlineTransport, until
 
 log = logging.getLogger("responder.client")

@@ -1,7 +1,8 @@
 """Single values read from the platform's JSON, made safe to store and compute with (no I/O).
 
 A body that passes the signature check was still written by someone else. Every value that
-:mod:`responder.platform.shapes` hands to the rest of the service is read through here, so
+:mod:`~responder.platform.deliveries`, :mod:`~responder.platform.messages` and
+:mod:`~responder.platform.api_bodies` hand to the rest of the service is read through here, so
 that it can be stored (in SQLite and in Redis, both UTF-8), logged, and computed with:
 
 * **Text** is valid Unicode. JSON may escape a lone UTF-16 surrogate (``"\\ud83d"``: a string
@@ -26,8 +27,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from responder.platform.signature import epoch_seconds
 
@@ -145,6 +147,18 @@ def time(value: object) -> datetime | None:
     except (OverflowError, OSError, ValueError):
         return None
     return parsed if parsed is not None and EARLIEST <= parsed <= LATEST else None
+
+
+T = TypeVar("T")
+
+
+def first(data: Mapping[str, Any], keys: Sequence[str], read: Callable[[object], T]) -> T | None:
+    """The first of ``keys`` whose value ``read`` makes something of (not None, not "")."""
+    for key in keys:
+        value = read(data.get(key))
+        if value is not None and value != "":
+            return value
+    return None
 
 
 def _time(value: object) -> datetime | None:

@@ -1,7 +1,7 @@
 """A local stand-in for the ABC Sales AI API and its webhook sender, and the sandbox around it.
 
 It serves, over real HTTP on loopback, the endpoints the service uses in the shapes
-:mod:`responder.platform.shapes` assumes (``Authorization: Bearer KEY``, or Basic with the key
+:mod:`responder.platform.api_bodies` assumes (``Authorization: Bearer KEY``, or Basic with the key
 as the password; 401 otherwise)::
 
     GET  /v1/messaging-channel-connections
@@ -42,7 +42,7 @@ injection), ``views`` (the Flask app), ``server`` (:class:`Simulator`: lifecycle
 Python API), ``cli`` (the standalone command), ``sandbox`` (the simulator as a child process
 of ``responder serve``).
 
-May import ``responder.platform.shapes`` (to build deliveries the way the platform would),
+May import ``responder.platform.deliveries`` (to build deliveries the way the platform would),
 ``responder.errors``, flask, werkzeug and httpx. The service never imports it; the CLI's
 sandbox and the tests do.
 """

@@ -17,7 +17,7 @@ import httpx
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from responder.errors import ConfigError
-from responder.platform import shapes
+from responder.platform import deliveries
 from responder.simulator import faults
 from responder.simulator.faults import Fault
 from responder.simulator.state import DEFAULT_CONNECTIONS, PlatformState
@@ -227,7 +227,7 @@ class Simulator:
         )
         event_data = {k: v for k, v in message.items() if k not in set(omit)}
         return self.deliver(
-            shapes.EVENT_CONVERSATION_CREATED,
+            deliveries.EVENT_CONVERSATION_CREATED,
             event_data,
             profile,
             deliver=deliver,
@@ -241,7 +241,7 @@ class Simulator:
         """Send a ``leads_escalation_requested`` delivery for the lead."""
         profile = self.state.add_lead(str(lead_id), {})
         return self.deliver(
-            shapes.EVENT_ESCALATION,
+            deliveries.EVENT_ESCALATION,
             {"lead_id": str(lead_id), "reason": reason},
             profile,
             deliver=deliver,
@@ -258,7 +258,7 @@ class Simulator:
         extra: Mapping[str, Any] | None = None,
     ) -> httpx.Response | dict[str, Any]:
         """Sign and POST one delivery to the webhook URL (see :meth:`say` for the result)."""
-        body, headers = shapes.build_delivery(
+        body, headers = deliveries.build_delivery(
             event_type, event_data, lead, secret=self.webhook_secret, delivery_id=delivery_id
         )
         if not deliver:

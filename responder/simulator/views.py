@@ -20,7 +20,7 @@ import httpx
 from flask import Flask, Response, jsonify, request
 
 from responder.errors import ConfigError
-from responder.platform import shapes
+from responder.platform import deliveries
 from responder.simulator import faults
 from responder.simulator.state import Refusal
 
@@ -185,7 +185,7 @@ class _Views:
         profile = {k: payload[k] for k in _PROFILE_FIELDS if k in payload}
         at = parse_at(payload)
         deliver = payload.get("deliver", True) is True
-        if payload.get("event") == shapes.EVENT_ESCALATION:
+        if payload.get("event") == deliveries.EVENT_ESCALATION:
             self.sim.add_lead(lead_id, **profile)
             return self.sim.escalate(lead_id, deliver=deliver)
         return self.sim.say(

@@ -23,8 +23,8 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.model import Direction
-from responder.platform import shapes
 from responder.platform.client import AbcClient
+from responder.platform.messages import reply_present
 from responder.simulator import Simulator
 
 LEAD = "4321"
@@ -195,7 +195,7 @@ def test_read_timeout_after_the_reply_was_stored_is_an_unknown_outcome(
             client.reply(LEAD, "We are open 9 to 6.", 123, deadline=fake.now + 30)
         assert sim.reply_attempts() == 1  # not retried
         messages = client.conversation(LEAD, deadline=fake.now + 30)
-    assert shapes.reply_present(messages, "We are open 9 to 6.", since=since)
+    assert reply_present(messages, "We are open 9 to 6.", since=since)
     assert fake.sleeps == []
 
 

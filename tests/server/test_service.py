@@ -21,7 +21,11 @@ import pytest
 from responder.cli import main
 from responder.errors import ConfigError
 from responder.model import Outcome
-from responder.platform.shapes import EVENT_CONVERSATION_CREATED, HEADER_SIGNATURE, HEADER_TIMESTAMP
+from responder.platform.deliveries import (
+    EVENT_CONVERSATION_CREATED,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+)
 from responder.platform.signature import sign
 from responder.server.web import create_app
 from responder.simulator import Simulator

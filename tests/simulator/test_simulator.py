@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from responder.errors import ConfigError
-from responder.platform import shapes
+from responder.platform import api_bodies, deliveries
 from responder.platform.client import AbcClient
+from responder.platform.messages import hydrate, needs_hydration
 from responder.platform.signature import check_timestamp, verify_signature
 from responder.simulator import Simulator
 
@@ -113,7 +114,7 @@ def test_connections_are_configurable(sim: Simulator, http: httpx.Client) -> Non
         ]
     )
     payload = http.get("/v1/messaging-channel-connections", headers=AUTH).json()
-    assert [c.id for c in shapes.parse_connections(payload)] == [7]
+    assert [c.id for c in api_bodies.parse_connections(payload)] == [7]
 
 
 def test_conversation_pages_and_cursor(sim: Simulator, http: httpx.Client) -> None:
@@ -125,7 +126,7 @@ def test_conversation_pages_and_cursor(sim: Simulator, http: httpx.Client) -> No
     while True:
         params = {"cursor": cursor} if cursor else {}
         payload = http.get("/v1/leads/42/conversations", params=params, headers=AUTH).json()
-        messages, cursor = shapes.parse_conversation(payload)
+        messages, cursor = api_bodies.parse_conversation(payload)
         assert len(messages) <= 2
         seen += [m.text for m in messages]
         pages += 1
@@ -206,7 +207,7 @@ def test_window_closed_answers_131047_and_records_nothing(
     response = reply(http)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 131047
-    assert shapes.is_window_rejection(response.status_code, response.text)
+    assert api_bodies.is_window_rejection(response.status_code, response.text)
     assert sim.replies() == [] and len(sim.conversation("42")) == before
     assert sim.reply_attempts() == 1
 
@@ -351,17 +352,17 @@ def test_say_records_and_delivers_a_signed_delivery(sim: Simulator, receiver: Re
     response = sim.say("42", "Berapa harga?", lead={"name": "Siti", "locale": "ms"})
     assert isinstance(response, httpx.Response) and response.status_code == 200
     (headers, body) = receiver.received[0]
-    verify_signature(body, headers[shapes.HEADER_SIGNATURE], ["whsec"])
-    check_timestamp(headers[shapes.HEADER_TIMESTAMP], now=time.time())
-    delivery = shapes.parse_delivery(
+    verify_signature(body, headers[deliveries.HEADER_SIGNATURE], ["whsec"])
+    check_timestamp(headers[deliveries.HEADER_TIMESTAMP], now=time.time())
+    delivery = deliveries.parse_delivery(
         body,
-        event_header=headers[shapes.HEADER_EVENT],
-        delivery_id=headers[shapes.HEADER_DELIVERY],
+        event_header=headers[deliveries.HEADER_EVENT],
+        delivery_id=headers[deliveries.HEADER_DELIVERY],
     )
     assert delivery.lead is not None
     assert (delivery.lead.id, delivery.lead.name, delivery.lead.locale) == ("42", "Siti", "ms")
     assert delivery.message is not None and delivery.message.text == "Berapa harga?"
-    assert not shapes.needs_hydration(delivery.message)
+    assert not needs_hydration(delivery.message)
     assert sim.conversation("42")[-1]["content"] == "Berapa harga?"
 
 
@@ -370,20 +371,20 @@ def test_say_with_omitted_fields_needs_hydration_from_the_conversation(
 ) -> None:
     sim.say("42", "Hello there", omit=["content", "created_at"])
     _, body = receiver.received[0]
-    delivery = shapes.parse_delivery(body, event_header=None, delivery_id="d")
-    assert delivery.message is not None and shapes.needs_hydration(delivery.message)
+    delivery = deliveries.parse_delivery(body, event_header=None, delivery_id="d")
+    assert delivery.message is not None and needs_hydration(delivery.message)
     with AbcClient(sim.base_url, "sim-key") as client:
         conversation = client.conversation("42", deadline=time.monotonic() + 10)
-    hydrated = shapes.hydrate(delivery.message, conversation)
+    hydrated = hydrate(delivery.message, conversation)
     assert hydrated is not None and hydrated.text == "Hello there"
 
 
 def test_say_without_delivering_returns_the_delivery(sim: Simulator, receiver: Receiver) -> None:
     result = sim.say("42", "Agent here", direction="outbound", sender_type="user", deliver=False)
     assert isinstance(result, dict) and receiver.received == []
-    delivery = shapes.parse_delivery(result["body"], event_header=None, delivery_id="d")
+    delivery = deliveries.parse_delivery(result["body"], event_header=None, delivery_id="d")
     assert delivery.message is not None and delivery.message.sender_type.value == "user"
-    verify_signature(result["body"], result["headers"][shapes.HEADER_SIGNATURE], ["whsec"])
+    verify_signature(result["body"], result["headers"][deliveries.HEADER_SIGNATURE], ["whsec"])
 
 
 def test_say_without_a_webhook_url_is_a_config_error() -> None:
@@ -394,9 +395,9 @@ def test_say_without_a_webhook_url_is_a_config_error() -> None:
 def test_escalation_is_delivered(sim: Simulator, receiver: Receiver) -> None:
     sim.escalate("42")
     headers, body = receiver.received[0]
-    assert headers[shapes.HEADER_EVENT] == shapes.EVENT_ESCALATION
-    delivery = shapes.parse_delivery(body, event_header=None, delivery_id="d")
-    assert delivery.event_type == shapes.EVENT_ESCALATION and delivery.lead is not None
+    assert headers[deliveries.HEADER_EVENT] == deliveries.EVENT_ESCALATION
+    delivery = deliveries.parse_delivery(body, event_header=None, delivery_id="d")
+    assert delivery.event_type == deliveries.EVENT_ESCALATION and delivery.lead is not None
 
 
 def test_say_over_http(sim: Simulator, http: httpx.Client, receiver: Receiver) -> None:

@@ -1,18 +1,19 @@
-"""The platform adapter: deliveries, API payloads and the helpers built on them."""
+"""Webhook deliveries read the way the platform sends them, and built the way it would."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from responder.errors import MalformedDelivery, PlatformUnavailable
+from responder.errors import MalformedDelivery
 from responder.model import Direction, Lead, Message, SenderType
-from responder.platform import shapes
+from responder.platform import deliveries
+from responder.platform.messages import needs_hydration
 from responder.platform.signature import check_timestamp, verify_signature
 
 SAMPLES = Path(__file__).parents[1] / "samples"
@@ -23,27 +24,15 @@ def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 
 
-def parse(name: str, header: str | None = None, delivery_id: str | None = "d-1") -> shapes.Delivery:
-    return shapes.parse_delivery(sample(name), event_header=header, delivery_id=delivery_id)
-
-
-def msg(
-    text: str,
-    at: datetime | None,
-    *,
-    direction: Direction = Direction.INBOUND,
-    id: str = "",
-) -> Message:
-    sender = SenderType.LEAD if direction is Direction.INBOUND else SenderType.BOT
-    return Message(text=text, received_at=at, id=id, direction=direction, sender_type=sender)
-
-
-# -- deliveries ------------------------------------------------------------------------------
+def parse(
+    name: str, header: str | None = None, delivery_id: str | None = "d-1"
+) -> deliveries.Delivery:
+    return deliveries.parse_delivery(sample(name), event_header=header, delivery_id=delivery_id)
 
 
 def test_full_delivery() -> None:
-    delivery = parse("delivery_full.json", header=shapes.EVENT_CONVERSATION_CREATED)
-    assert delivery.event_type == shapes.EVENT_CONVERSATION_CREATED
+    delivery = parse("delivery_full.json", header=deliveries.EVENT_CONVERSATION_CREATED)
+    assert delivery.event_type == deliveries.EVENT_CONVERSATION_CREATED
     assert delivery.delivery_id == "d-1"
     assert delivery.lead == Lead(
         id="4321",
@@ -66,7 +55,7 @@ def test_full_delivery() -> None:
     )
     assert delivery.message.received_at is not None
     assert delivery.message.received_at.tzinfo is UTC
-    assert not shapes.needs_hydration(delivery.message)
+    assert not needs_hydration(delivery.message)
 
 
 def test_delivery_with_empty_event_data_needs_hydration() -> None:
@@ -74,14 +63,14 @@ def test_delivery_with_empty_event_data_needs_hydration() -> None:
     assert delivery.lead is not None and delivery.lead.id == "4321"
     assert delivery.message is not None
     assert delivery.message.text == "" and delivery.message.received_at is None
-    assert shapes.needs_hydration(delivery.message)
+    assert needs_hydration(delivery.message)
 
 
 def test_outbound_bot_echo() -> None:
     message = parse("delivery_bot_echo.json").message
     assert message is not None
     assert message.direction is Direction.OUTBOUND and message.sender_type is SenderType.BOT
-    assert not shapes.needs_hydration(message)
+    assert not needs_hydration(message)
 
 
 def test_agent_message_is_outbound_from_a_user() -> None:
@@ -92,7 +81,7 @@ def test_agent_message_is_outbound_from_a_user() -> None:
 
 def test_escalation_event_carries_the_lead_and_no_message() -> None:
     delivery = parse("delivery_escalation.json", header="leads_escalation_requested")
-    assert delivery.event_type == shapes.EVENT_ESCALATION
+    assert delivery.event_type == deliveries.EVENT_ESCALATION
     assert delivery.lead is not None and delivery.lead.id == "4321"
     assert delivery.message is None
 
@@ -106,7 +95,7 @@ def test_unknown_event_type_is_read_not_refused() -> None:
 
 def test_field_name_variants_with_milliseconds() -> None:
     delivery = parse("delivery_variants_ms.json")
-    assert delivery.event_type == shapes.EVENT_CONVERSATION_CREATED
+    assert delivery.event_type == deliveries.EVENT_CONVERSATION_CREATED
     assert delivery.lead == Lead(
         id="5150", name="Tan Wei Ming", locale="ms", tags=("pricing-page", "scale")
     )
@@ -123,7 +112,7 @@ def test_field_name_variants_with_milliseconds() -> None:
 
 def test_field_name_variants_with_seconds_and_event_type_from_the_header() -> None:
     delivery = parse("delivery_variants_seconds.json", header="conversation_created")
-    assert delivery.event_type == shapes.EVENT_CONVERSATION_CREATED
+    assert delivery.event_type == deliveries.EVENT_CONVERSATION_CREATED
     assert delivery.lead is not None and delivery.lead.id == "777"
     message = delivery.message
     assert message is not None
@@ -145,7 +134,7 @@ def test_nested_message_object_and_offset_time() -> None:
 
 def test_body_event_type_wins_over_the_header() -> None:
     delivery = parse("delivery_full.json", header="leads_updated")
-    assert delivery.event_type == shapes.EVENT_CONVERSATION_CREATED
+    assert delivery.event_type == deliveries.EVENT_CONVERSATION_CREATED
 
 
 @pytest.mark.parametrize(
@@ -171,24 +160,24 @@ def test_direction_and_sender_values(
     if sender is not None:
         data["sender_type"] = sender
     body = json.dumps({"event_type": "conversation_created", "event_data": data, "lead": {"id": 1}})
-    message = shapes.parse_delivery(body.encode(), event_header=None, delivery_id="d").message
+    message = deliveries.parse_delivery(body.encode(), event_header=None, delivery_id="d").message
     assert message is not None
     assert (message.direction, message.sender_type) == expected
-    assert not shapes.needs_hydration(message)
+    assert not needs_hydration(message)
 
 
 def test_message_of_unknown_direction_is_never_taken_for_the_leads_and_needs_hydration() -> None:
     data = {"content": "hello", "created_at": "2026-11-26T10:15:00Z", "direction": "sideways"}
     body = json.dumps({"event_type": "conversation_created", "event_data": data, "lead": {"id": 1}})
-    message = shapes.parse_delivery(body.encode(), event_header=None, delivery_id="d").message
+    message = deliveries.parse_delivery(body.encode(), event_header=None, delivery_id="d").message
     assert message is not None
     assert message.direction is Direction.OUTBOUND
-    assert shapes.needs_hydration(message)
+    assert needs_hydration(message)
 
 
 def test_missing_delivery_id_falls_back_to_the_body_hash() -> None:
     body = sample("delivery_full.json")
-    delivery = shapes.parse_delivery(body, event_header=None, delivery_id=None)
+    delivery = deliveries.parse_delivery(body, event_header=None, delivery_id=None)
     assert delivery.delivery_id == "sha256:" + hashlib.sha256(body).hexdigest()
 
 
@@ -219,19 +208,19 @@ def test_missing_delivery_id_falls_back_to_the_body_hash() -> None:
 )
 def test_malformed_deliveries_are_refused_with_a_sentence(body: bytes, reason: str) -> None:
     with pytest.raises(MalformedDelivery, match=reason) as caught:
-        shapes.parse_delivery(body, event_header=None, delivery_id="d")
+        deliveries.parse_delivery(body, event_header=None, delivery_id="d")
     assert caught.value.status == 400
 
 
 def test_unknown_event_without_lead_is_accepted() -> None:
     body = b'{"event_type": "leads_deleted", "event_data": {}}'
-    delivery = shapes.parse_delivery(body, event_header=None, delivery_id="d")
+    delivery = deliveries.parse_delivery(body, event_header=None, delivery_id="d")
     assert delivery.lead is None and delivery.message is None
 
 
 def test_build_delivery_round_trips_through_the_checks() -> None:
-    body, headers = shapes.build_delivery(
-        shapes.EVENT_CONVERSATION_CREATED,
+    body, headers = deliveries.build_delivery(
+        deliveries.EVENT_CONVERSATION_CREATED,
         {
             "id": 1,
             "lead_id": "9",
@@ -244,132 +233,21 @@ def test_build_delivery_round_trips_through_the_checks() -> None:
         delivery_id="dlv-1",
         timestamp=1_795_688_100.7,
     )
-    verify_signature(body, headers[shapes.HEADER_SIGNATURE], ["other", "s3"])
-    check_timestamp(headers[shapes.HEADER_TIMESTAMP], now=1_795_688_100.7)
-    assert headers[shapes.HEADER_TIMESTAMP] == "1795688100"
-    assert headers[shapes.HEADER_EVENT] == shapes.EVENT_CONVERSATION_CREATED
-    assert headers["User-Agent"] == shapes.WEBHOOK_USER_AGENT
-    delivery = shapes.parse_delivery(
+    verify_signature(body, headers[deliveries.HEADER_SIGNATURE], ["other", "s3"])
+    check_timestamp(headers[deliveries.HEADER_TIMESTAMP], now=1_795_688_100.7)
+    assert headers[deliveries.HEADER_TIMESTAMP] == "1795688100"
+    assert headers[deliveries.HEADER_EVENT] == deliveries.EVENT_CONVERSATION_CREATED
+    assert headers["User-Agent"] == deliveries.WEBHOOK_USER_AGENT
+    delivery = deliveries.parse_delivery(
         body,
-        event_header=headers[shapes.HEADER_EVENT],
-        delivery_id=headers[shapes.HEADER_DELIVERY],
+        event_header=headers[deliveries.HEADER_EVENT],
+        delivery_id=headers[deliveries.HEADER_DELIVERY],
     )
     assert delivery.delivery_id == "dlv-1"
     assert delivery.message is not None and delivery.message.text == "Hi"
 
 
 def test_build_delivery_makes_fresh_ids() -> None:
-    _, first = shapes.build_delivery("leads_updated", {}, {"id": "1"}, secret="s")
-    _, second = shapes.build_delivery("leads_updated", {}, {"id": "1"}, secret="s")
-    assert first[shapes.HEADER_DELIVERY] != second[shapes.HEADER_DELIVERY]
-
-
-# -- API payloads ----------------------------------------------------------------------------
-
-
-def test_parse_connections_skips_broken_entries_and_ignores_unknown_fields() -> None:
-    connections = shapes.parse_connections(json.loads(sample("api_connections.json")))
-    assert connections == [
-        shapes.Connection(123, "Main WhatsApp", "whatsapp", default=True, connected=True),
-        shapes.Connection(124, "Old WhatsApp number", "whatsapp", default=False, connected=False),
-        shapes.Connection(125, "Instagram", "instagram", default=False, connected=True),
-    ]
-
-
-def test_connection_without_connected_flag_is_not_connected() -> None:
-    payload = {"data": {"messaging_channel_connections": [{"id": 1, "default": True}]}}
-    assert shapes.parse_connections(payload)[0].connected is False
-
-
-@pytest.mark.parametrize("payload", [None, [], {"data": {}}, {"data": {"x": []}}, "text"])
-def test_unknown_response_shapes_are_not_taken_for_empty_lists(payload: object) -> None:
-    with pytest.raises(PlatformUnavailable, match="shape"):
-        shapes.parse_connections(payload)
-    with pytest.raises(PlatformUnavailable, match="shape"):
-        shapes.parse_conversation(payload)
-
-
-def test_parse_conversation_sorts_by_time_and_returns_the_cursor() -> None:
-    messages, cursor = shapes.parse_conversation(json.loads(sample("api_conversation_page.json")))
-    assert [m.id for m in messages] == ["1", "2", "3"]
-    assert cursor == "b2Zmc2V0OjUw"
-    assert messages[2].direction is Direction.OUTBOUND
-
-
-@pytest.mark.parametrize("meta", [None, {}, {"next_cursor": None}, {"next_cursor": ""}])
-def test_last_page_has_no_cursor(meta: object) -> None:
-    payload = {"data": {"conversations": []}, "meta": meta}
-    assert shapes.parse_conversation(payload) == ([], None)
-
-
-def test_newest_message_ignores_untimed_and_breaks_ties_by_id() -> None:
-    later = T0 + timedelta(seconds=1)
-    messages = [
-        msg("a", T0, id="1"),
-        msg("c", later, id="10"),
-        msg("b", later, id="9"),
-        msg("?", None, id="99"),
-    ]
-    newest = shapes.newest_message(messages)
-    assert newest is not None and newest.text == "c"
-    assert shapes.newest_message([]) is None
-    assert shapes.newest_message([msg("?", None)]) is None
-
-
-def test_hydrate_prefers_the_same_message_id_over_the_newest() -> None:
-    conversation = [msg("first", T0, id="1"), msg("later", T0 + timedelta(minutes=1), id="2")]
-    same = shapes.hydrate(Message(text="", id="1"), conversation)
-    assert same is not None and same.text == "first"
-    newest = shapes.hydrate(Message(text=""), conversation)
-    assert newest is not None and newest.text == "later"
-    assert shapes.hydrate(Message(text=""), []) is None
-    # A named message not listed yet is not replaced by another one.
-    assert shapes.hydrate(Message(text="", id="3"), conversation) is None
-
-
-def test_reply_payload_shape() -> None:
-    assert shapes.reply_payload("Hi", 123) == {
-        "content": "Hi",
-        "messaging_channel_connection_id": 123,
-    }
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "expected"),
-    [
-        (400, sample("api_window_rejection.json").decode(), True),
-        (400, '{"error": "Message failed to send because more than 24 hours have passed"}', True),
-        (422, "Outside the messaging window", True),
-        (400, "OUTSIDE OF THE CUSTOMER SERVICE WINDOW", True),
-        (403, '{"code": 131047}', True),
-        (400, "the 24-hour window is closed", True),
-        (400, "content is required", False),
-        (401, "Unauthorized", False),
-        (500, "re-engagement message", False),
-        (200, "131047", False),
-    ],
-)
-def test_is_window_rejection(status: int, body: str, expected: bool) -> None:
-    assert shapes.is_window_rejection(status, body) is expected
-
-
-def test_reply_present() -> None:
-    sent_at = T0 + timedelta(minutes=5)
-    messages = [
-        msg("Hello", T0),
-        msg("We open at 9.", sent_at, direction=Direction.OUTBOUND),
-    ]
-    assert shapes.reply_present(messages, "We open at 9.", since=sent_at)
-    assert shapes.reply_present(messages, " We open at 9.\n", since=None)
-    # The platform's clock may run a little behind ours.
-    assert shapes.reply_present(messages, "We open at 9.", since=sent_at + timedelta(minutes=1))
-    # An identical reply from long before this send is another reply.
-    assert not shapes.reply_present(messages, "We open at 9.", since=sent_at + timedelta(hours=1))
-    assert not shapes.reply_present(messages, "We open at 10.", since=sent_at)
-    # The lead saying the same words is not our reply.
-    assert not shapes.reply_present(messages, "Hello", since=None)
-
-
-def test_reply_present_counts_an_untimed_copy_as_sent() -> None:
-    untimed = [msg("We open at 9.", None, direction=Direction.OUTBOUND)]
-    assert shapes.reply_present(untimed, "We open at 9.", since=T0)
+    _, first = deliveries.build_delivery("leads_updated", {}, {"id": "1"}, secret="s")
+    _, second = deliveries.build_delivery("leads_updated", {}, {"id": "1"}, secret="s")
+    assert first[deliveries.HEADER_DELIVERY] != second[deliveries.HEADER_DELIVERY]
