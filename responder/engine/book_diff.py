@@ -11,22 +11,13 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from responder.engine.validation import CONDITION_KEYS
 from responder.engine.yamlfile import Located, load_yaml
 
-TRIGGER_KEYS = (
-    "keywords",
-    "all",
-    "exclude",
-    "regex",
-    "channels",
-    "tags",
-    "locales",
-    "during",
-    "outside",
-    "first_message",
-    "fallback",
-    "short_ok",
-)
+#: The keys that change when a rule answers: its conditions (the keys that make it fire),
+#: and the keys that narrow (``exclude``), widen (``word_forms``, ``typos``, ``short_ok``) or
+#: replace (``fallback``) what those conditions match.
+TRIGGER_KEYS = (*CONDITION_KEYS, "exclude", "fallback", "short_ok", "word_forms", "typos")
 
 
 def describe_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
@@ -92,6 +83,8 @@ def _rule_changes(name: str, old: Located, new: Located, templates: set[str]) ->
         said.append(f"changes how long '{name}' waits before answering the same customer again")
     if _value(old, "pause") != _value(new, "pause"):
         said.append(f"changes how long '{name}' stays quiet after answering")
+    if _value(old, "gather") != _value(new, "gather"):
+        said.append(f"changes how long '{name}' waits for more messages before answering")
     if _value(old, "examples") != _value(new, "examples") or _value(
         old, "counterexamples"
     ) != _value(new, "counterexamples"):
