@@ -11,6 +11,23 @@ from pathlib import Path
 from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
 
+#: A two-language rule book (English, the default, and Spanish): ``price`` answers in the
+#: rule's own ``text:`` per language (``ok`` alone is enough for it, and says no language),
+#: ``greet`` with the template ``welcome``, whose files the test writes (``welcome.j2``,
+#: ``welcome.es.j2``).
+BILINGUAL_BAKERY = """
+settings:
+  languages: [en, es]
+rules:
+  - name: price
+    keywords: [how much, price, cuánto cuesta, precio, ok]
+    short_ok: [ok]
+    text: {en: "Bread is 2 euros.", es: "El pan cuesta 2 euros."}
+  - name: greet
+    keywords: [hola, hello]
+    reply: welcome
+"""
+
 DEFAULT_TEMPLATES = {
     "answer.j2": "Answer for {{ lead.first_name | default('there', true) }}",
     "other.j2": "Other answer",

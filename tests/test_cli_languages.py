@@ -11,27 +11,15 @@ import pytest
 from responder.cli import main
 from responder.model import DecisionRecord, Outcome
 from responder.store import open_store
-from tests.rulebooks import write_book
+from tests.rulebooks import BILINGUAL_BAKERY, write_book
 from tests.test_cli_authoring import chat
 
-BAKERY = """
-settings:
-  languages: [en, es]
-rules:
-  - name: price
-    keywords: [how much, price, cuánto cuesta, precio, ok]
-    short_ok: [ok]
-    text: {en: "Bread is 2 euros.", es: "El pan cuesta 2 euros."}
-  - name: greet
-    keywords: [hola, hello]
-    reply: welcome
-"""
 TEMPLATES = {"welcome.j2": "Hi!", "welcome.es.j2": "¡Hola!"}
 
 
 @pytest.fixture
 def folders(tmp_path: Path) -> list[str]:
-    rules, templates = write_book(tmp_path, BAKERY, TEMPLATES)
+    rules, templates = write_book(tmp_path, BILINGUAL_BAKERY, TEMPLATES)
     return ["--rules", str(rules), "--templates", str(templates)]
 
 
@@ -67,7 +55,7 @@ def test_chat_says_which_language_and_why(folders: list[str]) -> None:
 def test_check_warns_about_a_reply_without_one_of_the_languages(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rules, templates = write_book(tmp_path, BAKERY, {"welcome.j2": "Hi!"})
+    rules, templates = write_book(tmp_path, BILINGUAL_BAKERY, {"welcome.j2": "Hi!"})
     assert main(["check", "--rules", str(rules), "--templates", str(templates)]) == 0
     out = capsys.readouterr().out
     assert (

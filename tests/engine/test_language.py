@@ -16,24 +16,12 @@ from responder.engine.loader import check_rulebook
 from responder.engine.problems import Problem, Severity
 from responder.engine.rulebook import RuleBook
 from responder.model import Lead, LeadState, Message
-from tests.rulebooks import book_from, write_book
+from tests.rulebooks import BILINGUAL_BAKERY, book_from, write_book
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 RETURNING = LeadState(first_seen=NOW - timedelta(days=3))
 NO_LOCALE = Lead(id="7", name="Alex Sample")
 
-BAKERY = """
-settings:
-  languages: [en, es]
-rules:
-  - name: price
-    keywords: [how much, price, cuánto cuesta, precio, ok]
-    short_ok: [ok]
-    text: {en: "Bread is 2 euros.", es: "El pan cuesta 2 euros."}
-  - name: greet
-    keywords: [hola, hello]
-    reply: welcome
-"""
 TEMPLATES = {
     "welcome.j2": "Hi {{ lead.first_name }}!",
     "welcome.es.j2": "¡Hola {{ lead.first_name }}!",
@@ -42,7 +30,7 @@ TEMPLATES = {
 
 @pytest.fixture(scope="module")
 def bakery(tmp_path_factory: pytest.TempPathFactory) -> RuleBook:
-    return book_from(tmp_path_factory.mktemp("bakery"), BAKERY, TEMPLATES)
+    return book_from(tmp_path_factory.mktemp("bakery"), BILINGUAL_BAKERY, TEMPLATES)
 
 
 def reply_to(book: RuleBook, text: str, lead: Lead = NO_LOCALE) -> tuple[str, str, Source]:
@@ -141,13 +129,15 @@ def test_a_locale_outside_the_books_languages_leaves_it_to_the_message(bakery: R
 
 def test_a_regional_file_still_serves_the_leads_regional_locale(tmp_path: Path) -> None:
     templates = {**TEMPLATES, "welcome.es-MX.j2": "¡Qué onda {{ lead.first_name }}!"}
-    book = book_from(tmp_path, BAKERY, templates)
+    book = book_from(tmp_path, BILINGUAL_BAKERY, templates)
     mexican = Lead(id="8", name="Alex Sample", locale="es_MX")
     assert reply_to(book, "hello", mexican)[0] == "¡Qué onda Alex!"
 
 
 def test_a_reply_in_the_default_language_only_needs_no_detection(tmp_path: Path) -> None:
-    rules = BAKERY + '  - name: hours\n    keywords: [horario]\n    text: "We open at 8."\n'
+    rules = (
+        BILINGUAL_BAKERY + '  - name: hours\n    keywords: [horario]\n    text: "We open at 8."\n'
+    )
     decision = decide(
         Message(text="¿Cuál es el horario?"),
         NO_LOCALE,
@@ -160,7 +150,7 @@ def test_a_reply_in_the_default_language_only_needs_no_detection(tmp_path: Path)
 
 
 def test_an_attachment_per_language_follows_the_message(tmp_path: Path) -> None:
-    rules = BAKERY + (
+    rules = BILINGUAL_BAKERY + (
         '  - name: menu\n    keywords: [menu, carta]\n    text: "Menu"\n'
         '    attachment: {en: "uploads/menu-en.pdf", es: "uploads/carta-es.pdf"}\n'
     )
@@ -268,7 +258,7 @@ def test_a_reply_missing_a_language_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_a_complete_book_has_no_language_warning(tmp_path: Path) -> None:
-    assert problems_of(tmp_path, BAKERY) == []
+    assert problems_of(tmp_path, BILINGUAL_BAKERY) == []
 
 
 def test_a_language_that_cannot_be_recognised_is_a_warning_at_the_settings(
