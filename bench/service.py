@@ -15,9 +15,14 @@ on Ctrl-C. In one run it starts:
   under the same gunicorn settings: the ceiling the web stack alone allows.
 
 ``--console both`` serves the service twice, with the console on and then off, at the same
-rates: the console must add nothing to a delivery's work. ``--worker gthread`` serves both
-apps with gunicorn's thread worker instead of the service's own (responder/server/worker.py),
-to compare the two.
+rates: the console must add nothing to a delivery's work. Between the two halves the machine
+itself may drift, so ``--console alternate`` serves both side by side instead (each with its
+own store, the one not measured idle) and, at each rate, runs ``--rounds`` rounds (3 by
+default) of console on and console off, the order swapped every round (on, off / off, on /
+on, off ...). It prints each round's CPU per delivery of both and their ratio, and the median
+on/off ratio over the rounds with its range; the target is a median of at most 1.10x.
+``--worker gthread`` serves both apps with gunicorn's thread worker instead of the service's
+own (responder/server/worker.py), to compare the two.
 
 For each rate (default 100, 200 and 400 deliveries/s, each for ``--duration`` seconds) an
 open-loop generator sends signed ``conversation_created`` deliveries at fixed instants,
@@ -50,10 +55,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,6 +96,9 @@ TARGET_RATE = 400
 TARGET_ACK_P99_MS = 20.0
 TARGET_REPLY_P99_MS = 300.0
 TARGET_CPU_RATIO = 2.0
+TARGET_CONSOLE_RATIO = 1.10  # the median over the rounds of --console alternate
+# The service's name as a target (with the console on, when it is compared with it off).
+SERVICE, CONSOLE_OFF = "service", "console off"
 WINDOW_S = 24 * 3600.0
 # The generator is "not the bottleneck" when it sends on time: p99 lateness under this.
 GENERATOR_LATE_P99_MS = 5.0
@@ -452,6 +462,11 @@ class Result:
     replied: int = 0
     duplicates: int = 0
     after_window: int = 0
+    round: int | None = None  # the round of --console alternate, None otherwise
+
+    @property
+    def label(self) -> str:
+        return self.target if self.round is None else f"{self.target} #{self.round}"
 
     @property
     def sent(self) -> int:
@@ -554,7 +569,7 @@ def show(results: Sequence[Result], cores: int) -> None:
         return f"{value:.{digits}f}"
 
     columns: list[tuple[str, Callable[[Result], str]]] = [
-        ("target", lambda r: r.target),
+        ("target", lambda r: r.label),
         ("rate/s", lambda r: str(r.rate)),
         ("sent", lambda r: str(r.sent)),
         ("sent/s", lambda r: f(r.achieved_rate)),
@@ -563,14 +578,14 @@ def show(results: Sequence[Result], cores: int) -> None:
         ("ack p50 ms", lambda r: f(percentile(r.ack_ms, 0.50), 2)),
         ("ack p99 ms", lambda r: f(percentile(r.ack_ms, 0.99), 2)),
         ("not 202", lambda r: str(r.not_accepted)),
-        ("replies", lambda r: f"{r.replied}/{r.sent}" if r.target == "service" else "-"),
+        ("replies", lambda r: f"{r.replied}/{r.sent}" if r.target == SERVICE else "-"),
         ("reply p50 ms", lambda r: f(percentile(r.reply_ms, 0.50)) if r.reply_ms else "-"),
         ("reply p99 ms", lambda r: f(percentile(r.reply_ms, 0.99)) if r.reply_ms else "-"),
         ("server cpu ms/d", lambda r: f(r.per_delivery_ms(r.server_cpu), 2)),
         ("of it sys", lambda r: f(r.per_delivery_ms(r.server_system), 2)),
         ("switches/d", lambda r: f(r.server_switches / r.sent, 1)),
-        ("dup", lambda r: str(r.duplicates) if r.target == "service" else "-"),
-        ("after window", lambda r: str(r.after_window) if r.target == "service" else "-"),
+        ("dup", lambda r: str(r.duplicates) if r.target == SERVICE else "-"),
+        ("after window", lambda r: str(r.after_window) if r.target == SERVICE else "-"),
         ("api cpu ms/d", lambda r: f(r.per_delivery_ms(r.sim_cpu), 2) if r.sim_cpu else "-"),
         ("gen cpu ms/d", lambda r: f(r.per_delivery_ms(r.generator_cpu), 2)),
         ("cores busy", lambda r: f"{r.total_cpu / r.wall:.2f}/{cores}"),
@@ -588,14 +603,15 @@ def show(results: Sequence[Result], cores: int) -> None:
                 f"{count} x {'no answer' if status < 0 else status}"
                 for status, count in sorted(refused.items())
             )
-            print(f"{r.target} at {r.rate}/s: not accepted: {statuses}")
+            print(f"{r.label} at {r.rate}/s: not accepted: {statuses}")
         print(
-            f"{r.target} at {r.rate}/s: CPU seconds per gunicorn process (master first): "
+            f"{r.label} at {r.rate}/s: CPU seconds per gunicorn process (master first): "
             f"{split}; phase lasted {r.wall:.1f} s"
         )
 
 
-def _bare_ms(result: Result) -> float:
+def _server_ms(result: Result) -> float:
+    """The server's CPU milliseconds per delivery of the phase."""
     return result.per_delivery_ms(result.server_cpu)
 
 
@@ -603,14 +619,58 @@ def cpu_ratios(results: Sequence[Result]) -> list[tuple[int, float, float]]:
     """(rate, service CPU ms per delivery, bare app's) for each rate both were run at."""
     bare = {r.rate: r for r in results if r.target == "flask-202"}
     return [
-        (r.rate, r.per_delivery_ms(r.server_cpu), _bare_ms(bare[r.rate]))
+        (r.rate, _server_ms(r), _server_ms(bare[r.rate]))
         for r in results
-        if r.target == "service" and r.rate in bare
+        if r.target == SERVICE and r.rate in bare
     ]
+
+
+def console_rounds(results: Sequence[Result]) -> dict[int, list[tuple[int, float, float]]]:
+    """Per rate, (round, server CPU ms per delivery with the console on, with it off) of each
+    round of ``--console alternate`` in which both were run; {} without rounds."""
+    by_round: dict[tuple[int, int], dict[str, Result]] = {}
+    for r in results:
+        if r.round is not None:
+            by_round.setdefault((r.rate, r.round), {})[r.target] = r
+    rounds: dict[int, list[tuple[int, float, float]]] = {}
+    for (rate, number), pair in sorted(by_round.items()):
+        if SERVICE in pair and CONSOLE_OFF in pair:
+            on, off = _server_ms(pair[SERVICE]), _server_ms(pair[CONSOLE_OFF])
+            rounds.setdefault(rate, []).append((number, on, off))
+    return rounds
+
+
+def _ratio(on_ms: float, off_ms: float) -> float:
+    return on_ms / off_ms if off_ms else float("inf")
+
+
+def console_verdict(rate: int, rounds: Sequence[tuple[int, float, float]]) -> tuple[str, bool, str]:
+    """The check of the console's cost at ``rate``: the median on/off ratio of the rounds."""
+    ratios = [_ratio(on, off) for _, on, off in rounds]
+    median = statistics.median(ratios)
+    return (
+        f"console on costs <= {TARGET_CONSOLE_RATIO:.2f}x console off at {rate}/s "
+        "(median of the rounds)",
+        median <= TARGET_CONSOLE_RATIO,
+        f"median {median:.2f}x, range {min(ratios):.2f}x to {max(ratios):.2f}x "
+        f"over {len(ratios)} rounds",
+    )
+
+
+def show_console_rounds(results: Sequence[Result]) -> None:
+    """Each round's server CPU per delivery with the console on and off, and their ratio."""
+    for rate, rounds in console_rounds(results).items():
+        for number, on, off in rounds:
+            first = "on" if number % 2 else "off"
+            print(
+                f"console at {rate}/s, round {number} ({first} first): server CPU per delivery "
+                f"on {on:.2f} ms, off {off:.2f} ms, on/off {_ratio(on, off):.2f}x"
+            )
 
 
 def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
     checks = []
+    checks += [console_verdict(rate, rounds) for rate, rounds in console_rounds(results).items()]
     for rate, service_ms, bare_ms in cpu_ratios(results):
         ratio = service_ms / bare_ms if bare_ms else float("inf")
         checks.append(
@@ -624,36 +684,37 @@ def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
         late = percentile(r.late_ms, 0.99)
         checks.append(
             (
-                f"generator on time at {r.rate}/s ({r.target}): "
+                f"generator on time at {r.rate}/s ({r.label}): "
                 f"lateness p99 <= {GENERATOR_LATE_P99_MS:.0f} ms",
                 late <= GENERATOR_LATE_P99_MS,
                 f"{late:.2f} ms, {r.achieved_rate:.1f}/s achieved",
             )
         )
-        if r.target != "service":
+        if r.target != SERVICE:
             continue
         ack = percentile(r.ack_ms, 0.99)
+        at = f"at {r.rate}/s" if r.round is None else f"at {r.rate}/s (#{r.round})"
         reply = percentile(r.reply_ms, 0.99) if r.reply_ms else float("inf")
         checks += [
             (
-                f"every delivery accepted at {r.rate}/s",
+                f"every delivery accepted {at}",
                 r.not_accepted == 0,
                 f"{r.not_accepted} not 202",
             ),
             (
-                f"ack p99 <= {TARGET_ACK_P99_MS:.0f} ms at {r.rate}/s",
+                f"ack p99 <= {TARGET_ACK_P99_MS:.0f} ms {at}",
                 ack <= TARGET_ACK_P99_MS,
                 f"{ack:.2f} ms",
             ),
-            (f"every reply sent at {r.rate}/s", r.replied == r.sent, f"{r.replied}/{r.sent}"),
-            (f"no reply sent twice at {r.rate}/s", r.duplicates == 0, f"{r.duplicates} twice"),
+            (f"every reply sent {at}", r.replied == r.sent, f"{r.replied}/{r.sent}"),
+            (f"no reply sent twice {at}", r.duplicates == 0, f"{r.duplicates} twice"),
             (
-                f"no reply after the window at {r.rate}/s",
+                f"no reply after the window {at}",
                 r.after_window == 0,
                 f"{r.after_window} after",
             ),
             (
-                f"delivery-to-reply p99 <= {TARGET_REPLY_P99_MS:.0f} ms at {r.rate}/s",
+                f"delivery-to-reply p99 <= {TARGET_REPLY_P99_MS:.0f} ms {at}",
                 reply <= TARGET_REPLY_P99_MS,
                 f"{reply:.1f} ms",
             ),
@@ -782,16 +843,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--console",
-        choices=("on", "off", "both"),
+        choices=("on", "off", "both", "alternate"),
         default="on",
-        help="serve with the console on (the default), off, or both one after the other, "
-        "to show the console adds nothing to a delivery's work",
+        help="serve with the console on (the default), off, both one after the other, or "
+        "both side by side measured in alternate rounds (see --rounds), to show the console "
+        "adds nothing to a delivery's work",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="with --console alternate: rounds of console on and off at each rate, the order "
+        "swapped every round (default 3)",
     )
     args = parser.parse_args(argv)
     variants = {
-        "on": [("service", "true")],
-        "off": [("service", "false")],
-        "both": [("service", "true"), ("console off", "false")],
+        "on": [(SERVICE, "true")],
+        "off": [(SERVICE, "false")],
+        "both": [(SERVICE, "true"), (CONSOLE_OFF, "false")],
+        "alternate": [(SERVICE, "true"), (CONSOLE_OFF, "false")],
     }[args.console]
     try:
         rates = [int(r) for r in args.rates.split(",") if r.strip()]
@@ -799,6 +869,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--rates takes whole numbers separated by commas, like 100,200,400")
     if not rates or min(rates) <= 0 or not 1 <= args.duration <= 60:
         parser.error("give positive rates and a duration between 1 and 60 seconds")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds takes a whole number from 1 to 20")
 
     extra = GTHREAD if args.worker == "gthread" else ()
     cores = len(os.sched_getaffinity(0))
@@ -834,7 +906,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return registered_deliveries(api_url, lead_ids)
 
         raw_profile = Path(tmp) / "profile.txt"
-        for number, (target, console) in enumerate(variants):
+
+        def start_service(number: int, target: str, console: str) -> tuple[Process, int]:
+            """Serve the service (with its own store) and warm it up (first connections,
+            first SQLite pages, lazy imports); the warm-up is not measured."""
             store = str(Path(tmp) / f"responder-{number}.db")
             if args.store == "redis":
                 separator = "&" if "?" in args.redis_url else "?"
@@ -858,37 +933,52 @@ def main(argv: Sequence[str] | None = None) -> int:
                 extra,
             )
             processes.append(service)
-            # Warm up (first connections, first SQLite pages, lazy imports); not measured.
             warm_ids = [str(900_000 + 10_000 * number + i) for i in range(WARMUP)]
             run_phase(
                 "warm-up", service, service_port, 50, deliveries_for(warm_ids), warm_ids, api, None
             )
-            for phase, rate in enumerate(rates):
-                count = int(rate * args.duration)
-                first_id = 1_000_000 * (phase + 1 + number * len(rates))
-                lead_ids = [str(first_id + i) for i in range(count)]
-                print(f"{target} at {rate}/s: preparing {count} deliveries ...", flush=True)
-                deliveries = deliveries_for(lead_ids)
-                time.sleep(1)  # let the API's request threads wind down
-                profile = None
-                if args.profile and phase == 0 and number == 0:
-                    worker = service.pids()[1:][:1] or service.pids()
-                    profile = py_spy_profile(worker[0], args.profile, raw_profile)
-                print(f"{target} at {rate}/s: sending ...", flush=True)
-                results.append(
-                    run_phase(
-                        target,
-                        service,
-                        service_port,
-                        rate,
-                        deliveries,
-                        lead_ids,
-                        api,
-                        api_process,
-                        profile,
-                    )
-                )
-            service.stop()
+            return service, service_port
+
+        blocks = itertools.count(1)  # each measured phase's leads are new: a block of ids each
+
+        def measure(
+            target: str, service: Process, port: int, rate: int, round_: int | None = None
+        ) -> Result:
+            """One measured phase at ``rate`` against ``service``, with new leads; the first
+            measured phase of the run is profiled when --profile asks."""
+            count = int(rate * args.duration)
+            first_id = 1_000_000 * next(blocks)
+            lead_ids = [str(first_id + i) for i in range(count)]
+            label = target if round_ is None else f"{target} #{round_}"
+            print(f"{label} at {rate}/s: preparing {count} deliveries ...", flush=True)
+            deliveries = deliveries_for(lead_ids)
+            time.sleep(1)  # let the API's request threads wind down
+            profile = None
+            if args.profile and not results:
+                worker = service.pids()[1:][:1] or service.pids()
+                profile = py_spy_profile(worker[0], args.profile, raw_profile)
+            print(f"{label} at {rate}/s: sending ...", flush=True)
+            result = run_phase(
+                target, service, port, rate, deliveries, lead_ids, api, api_process, profile
+            )
+            result.round = round_
+            return result
+
+        if args.console == "alternate":
+            # Both served at once, so that rounds follow each other within seconds.
+            served = [(t, *start_service(n, t, c)) for n, (t, c) in enumerate(variants)]
+            for rate in rates:
+                for round_ in range(1, args.rounds + 1):
+                    for target, service, port in served if round_ % 2 else served[::-1]:
+                        results.append(measure(target, service, port, rate, round_))
+            for _, service, _ in served:
+                service.stop()
+        else:
+            for number, (target, console) in enumerate(variants):
+                service, port = start_service(number, target, console)
+                for rate in rates:
+                    results.append(measure(target, service, port, rate))
+                service.stop()
         if args.store == "redis":
             cleanup = redis.Redis.from_url(args.redis_url)
             keys = list(cleanup.scan_iter(match=f"{prefix}-*", count=1000))
@@ -940,6 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"CPU per delivery at {rate}/s: service {service_ms:.2f} ms, "
                 f"bare Flask {bare_ms:.2f} ms, ratio {service_ms / bare_ms:.2f}x"
             )
+        show_console_rounds(results)
         if args.profile:
             print("\nprofile of one service worker at", rates[0], "/s:")
             print(profile_top(raw_profile) if raw_profile.exists() else "py-spy wrote nothing")
