@@ -10,40 +10,40 @@ caller stops waiting for at the deadline.
 
 The deadline is the calling thread's (a context variable), so one transport serves many
 sender threads. Outside :func:`until`, the per-operation timeouts apply alone.
+
+HTTP/1.1 itself is the standard library's ``http.client``, over a pool of kept-alive
+connections taken last-in first-out: a call costs about half the CPU of httpx's own
+transport (httpcore and h11), which was a quarter of a delivery's (docs/performance.md). A
+kept-alive connection is checked once, with one non-blocking poll, before it is reused: one
+the server closed while it was idle is dropped, so a reply is never written into a dead
+connection and reported lost when it was never sent. A request is never sent twice here;
+whether to try again is the client's decision (responder/platform/client.py).
 """
 
 from __future__ import annotations
 
+import http.client
+import io
 import ipaddress
+import select
+import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
-import httpcore
 import httpx
 
 _LEFT: ContextVar[Callable[[], float] | None] = ContextVar("responder_call_left", default=None)
 
-# httpcore's errors as httpx raises them, most specific first (httpx's own mapping is private).
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
+#: Opens a TCP connection to ``(host, port)``, waiting at most ``timeout`` seconds: the seam
+#: the tests replace to see the time a connection is given, or to make one hang.
+Opener = Callable[[str, int, float | None], socket.socket]
+
+Origin = tuple[str, str, int]  # scheme, host, port
 
 
 @contextmanager
@@ -68,134 +68,253 @@ def bounded(timeout: float | None, late: type[Exception]) -> float | None:
 
 
 class DeadlineTransport(httpx.BaseTransport):
-    """httpx's connection pool over :class:`DeadlineBackend`: plain HTTP/1.1, no proxy."""
+    """Plain HTTP/1.1 (and HTTPS), no proxy, at most ``limits.max_connections`` at a time.
 
-    def __init__(self, *, limits: httpx.Limits) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=DeadlineBackend(httpcore.SyncBackend()),
+    Answers are read whole before they are returned (the ABC API's are small JSON bodies), so
+    the body's reads are bounded by the same deadline as the headers'.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+        opener: Opener | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ssl = ssl_context
+        self._opener = opener or _tcp
+        self._clock = clock
+        self._slots = (
+            threading.BoundedSemaphore(limits.max_connections)
+            if limits.max_connections is not None
+            else None
         )
+        self._keep = limits.max_keepalive_connections
+        self._expiry = limits.keepalive_expiry
+        self._lock = threading.Lock()
+        self._idle: dict[Origin, list[tuple[float, _Connection]]] = {}  # last in, first out
+        self._closed = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        url = request.url
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        with _translated():
-            response = self._pool.handle_request(core)
-        assert isinstance(response.stream, Iterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_Body(response.stream),
-            extensions=response.extensions,
-        )
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        origin = (request.url.scheme, request.url.host, request.url.port or _port(request.url))
+        if origin[0] not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"{origin[0]!r} is not http or https")
+        with self._slot(timeouts.get("pool")):
+            connection = self._reused(origin) or self._connect(origin, timeouts.get("connect"))
+            try:
+                status, headers, body = connection.exchange(request, timeouts)
+            except BaseException:
+                connection.close()
+                raise
+        self._put_back(origin, connection)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
 
     def close(self) -> None:
-        self._pool.close()
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for _, connection in connections:
+                connection.close()
 
+    @contextmanager
+    def _slot(self, timeout: float | None) -> Iterator[None]:
+        if self._slots is None:
+            yield
+            return
+        wait = bounded(timeout, httpx.PoolTimeout)
+        if not self._slots.acquire(timeout=wait):
+            raise httpx.PoolTimeout("every connection to the API is in use")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
-class DeadlineBackend(httpcore.NetworkBackend):
-    """A network backend whose connections and streams honour the calling thread's deadline."""
+    def _reused(self, origin: Origin) -> _Connection | None:
+        """The most recently used idle connection that is still good, if any."""
+        oldest = self._clock() - (self._expiry or 0.0)
+        while True:
+            with self._lock:
+                connections = self._idle.get(origin)
+                if not connections:
+                    return None
+                idle_since, connection = connections.pop()
+            if (self._expiry is None or idle_since >= oldest) and connection.usable():
+                return connection
+            connection.close()
 
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
+    def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
+        scheme, host, port = origin
+        limit = bounded(timeout, httpx.ConnectTimeout)
+        try:
+            if _is_address(host):  # one address, one attempt: the socket's timeout bounds it
+                sock = self._opener(host, port, limit)
+            else:  # a name may take long to resolve, and each of its addresses gets the timeout
+                sock = _in_time(lambda: self._opener(host, port, limit), limit)
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc) or "the connection timed out") from exc
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc)) from exc
+        if scheme == "https":
+            sock = self._tls(sock, host, timeout)
+        return _Connection(host, port, sock)
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        limit = bounded(timeout, httpcore.ConnectTimeout)
-
-        def connect() -> httpcore.NetworkStream:
-            return self._inner.connect_tcp(host, port, limit, local_address, socket_options)
-
-        if _is_address(host):  # one address, one attempt: the socket's timeout bounds it
-            return DeadlineStream(connect())
-        # A name may take long to resolve and resolve to several addresses, each tried in turn
-        # for the whole timeout: only waiting on another thread bounds all of it.
-        return DeadlineStream(_in_time(connect, limit))
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        limit = bounded(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self._inner.connect_unix_socket(path, limit, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read, write and handshake ends by the deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, bounded(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        # A request (a few hundred bytes) goes into the socket's buffer in one send.
-        self._inner.write(buffer, bounded(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        limit = bounded(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, limit))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Body(httpx.SyncByteStream):
-    def __init__(self, stream: Iterable[bytes]) -> None:
-        self._stream = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        with _translated():
-            yield from self._stream
-
-    def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            close()
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Raise httpcore's errors as the httpx errors they stand for."""
-    try:
-        yield
-    except Exception as exc:
-        kind = next((theirs for ours, theirs in _ERRORS if isinstance(exc, ours)), None)
-        if kind is None:
+    def _tls(self, sock: socket.socket, host: str, timeout: float | None) -> socket.socket:
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        try:
+            # One deadline for the whole handshake: CPython's ssl counts it down across reads.
+            sock.settimeout(bounded(timeout, httpx.ConnectTimeout))
+            return self._ssl.wrap_socket(sock, server_hostname=host)
+        except BaseException as exc:
+            sock.close()
+            if isinstance(exc, TimeoutError):
+                raise httpx.ConnectTimeout(str(exc) or "the TLS handshake timed out") from exc
+            if isinstance(exc, OSError):  # ssl.SSLError among them: a certificate refused
+                raise httpx.ConnectError(str(exc)) from exc
             raise
-        raise kind(str(exc)) from exc
+
+    def _put_back(self, origin: Origin, connection: _Connection) -> None:
+        if connection.closed:
+            return
+        with self._lock:
+            connections = self._idle.setdefault(origin, [])
+            keep = not self._closed and (self._keep is None or len(connections) < self._keep)
+            if keep:
+                connections.append((self._clock(), connection))
+        if not keep:
+            connection.close()
+
+
+class _Connection(http.client.HTTPConnection):
+    """One kept-alive connection whose every read and write is bounded by the deadline."""
+
+    def __init__(self, host: str, port: int, sock: socket.socket) -> None:
+        super().__init__(host, port)
+        self._socket = _DeadlineSocket(sock)
+        self.sock = cast(socket.socket, self._socket)  # http.client needs only what it has
+        self.closed = False
+
+    def exchange(
+        self, request: httpx.Request, timeouts: dict[str, float | None]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Send ``request`` and read its whole answer: status, raw headers, raw body."""
+        self._socket.timeouts(write=timeouts.get("write"), read=timeouts.get("read"))
+        try:
+            # httpx has set Host and Accept-Encoding, and Content-Length for a body.
+            self.putrequest(request.method, request.url.raw_path.decode("ascii"), True, True)
+            for name, value in request.headers.raw:
+                self.putheader(name, value)
+            self.endheaders(request.read() or None)
+        except TimeoutError as exc:
+            raise httpx.WriteTimeout(str(exc) or "writing the request timed out") from exc
+        except OSError as exc:
+            raise httpx.WriteError(str(exc)) from exc
+        try:
+            response = self.getresponse()
+            body = response.read()
+        except (TimeoutError, httpx.ReadTimeout) as exc:
+            raise httpx.ReadTimeout(str(exc) or "reading the answer timed out") from exc
+        except (http.client.HTTPException, ConnectionResetError) as exc:
+            raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+        except OSError as exc:
+            raise httpx.ReadError(str(exc)) from exc
+        if response.will_close:  # http.client has closed its side; the socket goes too
+            self.close()
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.getheaders()
+        ]
+        return response.status, headers, body
+
+    def usable(self) -> bool:
+        """Idle as it should be: neither closed by the server nor sending unasked bytes."""
+        return not self.closed and not self._socket.readable()
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+class _DeadlineSocket:
+    """The socket as ``http.client`` uses it (``sendall``, ``makefile``, ``close``), each
+    operation given the time left before the calling thread's deadline.
+
+    Like a socket, it stays open until its reader is closed too: http.client closes the
+    connection before reading an answer that ends the connection.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._write: float | None = None
+        self._read: float | None = None
+        self._readers = 0
+        self._closing = False
+
+    def timeouts(self, *, write: float | None, read: float | None) -> None:
+        self._write, self._read = write, read
+
+    def sendall(self, data: bytes) -> None:
+        # One deadline for the whole of it: CPython counts sendall's timeout down (3.5+).
+        self._sock.settimeout(bounded(self._write, httpx.WriteTimeout))
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        assert mode == "rb"
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closing and not self._readers:
+            self._sock.close()
+
+    def recv_into(self, buffer: memoryview) -> int:
+        self._sock.settimeout(bounded(self._read, httpx.ReadTimeout))
+        return self._sock.recv_into(buffer)
+
+    def readable(self) -> bool:
+        try:
+            ready, _, _ = select.select([self._sock], [], [], 0)
+        except (OSError, ValueError):  # closed under us
+            return True
+        return bool(ready)
+
+    def close(self) -> None:
+        self._closing = True
+        if not self._readers:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:  # setsockopt and the like, as http.client asks
+        return getattr(self._sock, name)
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(memoryview(buffer).cast("B"))
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
+
+
+def _port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def _tcp(host: str, port: int, timeout: float | None) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _is_address(host: str) -> bool:
@@ -206,26 +325,24 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _in_time(
-    connect: Callable[[], httpcore.NetworkStream], limit: float | None
-) -> httpcore.NetworkStream:
+def _in_time(connect: Callable[[], socket.socket], limit: float | None) -> socket.socket:
     """``connect()`` on a helper thread, waited for at most ``limit`` seconds.
 
-    Raises httpcore's ConnectTimeout when it takes longer; a connection it makes after that is
-    closed at once.
+    Raises TimeoutError when it takes longer; a connection it makes after that is closed at
+    once.
     """
     done = threading.Event()
     lock = threading.Lock()
-    outcome: list[httpcore.NetworkStream | BaseException] = []
+    outcome: list[socket.socket | BaseException] = []
     abandoned = False
 
     def run() -> None:
         try:
-            result: httpcore.NetworkStream | BaseException = connect()
+            result: socket.socket | BaseException = connect()
         except BaseException as exc:  # handed to the waiting thread
             result = exc
         with lock:
-            if abandoned and isinstance(result, httpcore.NetworkStream):
+            if abandoned and isinstance(result, socket.socket):
                 result.close()
             outcome.append(result)
         done.set()
@@ -235,7 +352,7 @@ def _in_time(
         with lock:
             abandoned = not outcome
         if abandoned:
-            raise httpcore.ConnectTimeout("no connection was made before the deadline")
+            raise TimeoutError("no connection was made before the deadline")
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
