@@ -159,7 +159,7 @@ class DeadlineTransport(httpx.BaseTransport):
             raise httpx.ConnectError(str(exc)) from exc
         if scheme == "https":
             sock = self._tls(sock, host, timeout)
-        return _Connection(host, port, sock)
+        return _Connection(sock)
 
     def _tls(self, sock: socket.socket, host: str, timeout: float | None) -> socket.socket:
         if self._ssl is None:
@@ -188,13 +188,11 @@ class DeadlineTransport(httpx.BaseTransport):
             connection.close()
 
 
-class _Connection(http.client.HTTPConnection):
+class _Connection:
     """One kept-alive connection whose every read and write is bounded by the deadline."""
 
-    def __init__(self, host: str, port: int, sock: socket.socket) -> None:
-        super().__init__(host, port)
+    def __init__(self, sock: socket.socket) -> None:
         self._socket = _DeadlineSocket(sock)
-        self.sock = cast(socket.socket, self._socket)  # http.client needs only what it has
         self.closed = False
 
     def exchange(
@@ -202,18 +200,19 @@ class _Connection(http.client.HTTPConnection):
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """Send ``request`` and read its whole answer: status, raw headers, raw body."""
         self._socket.timeouts(write=timeouts.get("write"), read=timeouts.get("read"))
+        message = _head(request) + request.read()
         try:
-            # httpx has set Host and Accept-Encoding, and Content-Length for a body.
-            self.putrequest(request.method, request.url.raw_path.decode("ascii"), True, True)
-            for name, value in request.headers.raw:
-                self.putheader(name, value)
-            self.endheaders(request.read() or None)
+            # One write for the head and the body: two would wait on the peer's delayed ACK.
+            self._socket.sendall(message)
         except TimeoutError as exc:
             raise httpx.WriteTimeout(str(exc) or "writing the request timed out") from exc
         except OSError as exc:
             raise httpx.WriteError(str(exc)) from exc
+        response = http.client.HTTPResponse(
+            cast(socket.socket, self._socket), method=request.method
+        )
         try:
-            response = self.getresponse()
+            response.begin()
             body = response.read()
         except (TimeoutError, httpx.ReadTimeout) as exc:
             raise httpx.ReadTimeout(str(exc) or "reading the answer timed out") from exc
@@ -221,7 +220,9 @@ class _Connection(http.client.HTTPConnection):
             raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
         except OSError as exc:
             raise httpx.ReadError(str(exc)) from exc
-        if response.will_close:  # http.client has closed its side; the socket goes too
+        finally:
+            response.close()
+        if response.will_close:
             self.close()
         headers = [
             (name.encode("latin-1"), value.encode("latin-1"))
@@ -235,41 +236,40 @@ class _Connection(http.client.HTTPConnection):
 
     def close(self) -> None:
         self.closed = True
-        super().close()
+        self._socket.close()
+
+
+def _head(request: httpx.Request) -> bytes:
+    """The request line and headers (httpx has set Host, and Content-Length for a body)."""
+    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
+    lines.extend(b"%s: %s" % pair for pair in request.headers.raw)
+    if any(b"\r" in line or b"\n" in line or b"\0" in line for line in lines):
+        # A line break in a value would start a header of its own.
+        raise httpx.LocalProtocolError("a request header contains a line break")
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 class _DeadlineSocket:
-    """The socket as ``http.client`` uses it (``sendall``, ``makefile``, ``close``), each
-    operation given the time left before the calling thread's deadline.
-
-    Like a socket, it stays open until its reader is closed too: http.client closes the
-    connection before reading an answer that ends the connection.
-    """
+    """A socket whose writes, and reads through :meth:`makefile` (as ``http.client`` reads an
+    answer), each wait no longer than the time left before the calling thread's deadline."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._write: float | None = None
         self._read: float | None = None
-        self._readers = 0
-        self._closing = False
 
     def timeouts(self, *, write: float | None, read: float | None) -> None:
         self._write, self._read = write, read
 
     def sendall(self, data: bytes) -> None:
-        # One deadline for the whole of it: CPython counts sendall's timeout down (3.5+).
+        # One deadline for the whole of it: CPython counts a socket's sendall timeout down;
+        # over TLS a request of a few hundred bytes is one record, so one send.
         self._sock.settimeout(bounded(self._write, httpx.WriteTimeout))
         self._sock.sendall(data)
 
     def makefile(self, mode: str) -> io.BufferedReader:
         assert mode == "rb"
-        self._readers += 1
         return io.BufferedReader(_DeadlineReader(self))
-
-    def reader_closed(self) -> None:
-        self._readers -= 1
-        if self._closing and not self._readers:
-            self._sock.close()
 
     def recv_into(self, buffer: memoryview) -> int:
         self._sock.settimeout(bounded(self._read, httpx.ReadTimeout))
@@ -283,12 +283,7 @@ class _DeadlineSocket:
         return bool(ready)
 
     def close(self) -> None:
-        self._closing = True
-        if not self._readers:
-            self._sock.close()
-
-    def __getattr__(self, name: str) -> Any:  # setsockopt and the like, as http.client asks
-        return getattr(self._sock, name)
+        self._sock.close()
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -300,11 +295,6 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         return self._sock.recv_into(memoryview(buffer).cast("B"))
-
-    def close(self) -> None:
-        if not self.closed:
-            self._sock.reader_closed()
-        super().close()
 
 
 def _port(url: httpx.URL) -> int:
