@@ -47,7 +47,7 @@ from responder.errors import (
     WindowClosed,
 )
 from responder.model import Connection, Message
-from responder.platform import api_bodies as shapes
+from responder.platform import api_bodies
 from responder.platform.transport import DeadlineTransport, until
 
 log = logging.getLogger("responder.client")
@@ -160,7 +160,7 @@ class AbcClient:
         response = self._request(
             "GET", "messaging-channel-connections", deadline=deadline, what="channel connections"
         )
-        return shapes.parse_connections(self._json(response, "channel connections"))
+        return api_bodies.parse_connections(self._json(response, "channel connections"))
 
     def conversation(self, lead_id: str, *, deadline: float) -> list[Message]:
         """Every message of the lead's conversation, oldest first, following ``next_cursor``.
@@ -176,13 +176,13 @@ class AbcClient:
             response = self._request(
                 "GET", path, params=params, deadline=deadline, what="the conversation"
             )
-            page, cursor = shapes.parse_conversation(self._json(response, "the conversation"))
+            page, cursor = api_bodies.parse_conversation(self._json(response, "the conversation"))
             messages.extend(page)
             # A cursor seen before would loop forever; the pages so far are all there is.
             if cursor is None or cursor in seen:
                 break
             seen.add(cursor)
-        return shapes.sort_messages(messages)
+        return api_bodies.sort_messages(messages)
 
     def reply(
         self,
@@ -204,7 +204,7 @@ class AbcClient:
         self._request(
             "POST",
             f"leads/{_segment(lead_id)}/conversations/reply",
-            json=shapes.reply_payload(content, connection_id, attachment),
+            json=api_bodies.reply_payload(content, connection_id, attachment),
             deadline=deadline,
             what="the reply",
         )
@@ -288,7 +288,7 @@ class AbcClient:
             raise PlatformRejected(
                 f"The ABC API key is not allowed to request {what} (403 Forbidden).", status, body
             )
-        if not idempotent and shapes.is_window_rejection(status, body):
+        if not idempotent and api_bodies.is_window_rejection(status, body):
             raise WindowClosed(
                 "The platform refused the reply: WhatsApp's 24-hour window is closed for this "
                 f"lead ({status}: {body}).",
