@@ -101,10 +101,11 @@ class DeadlineTransport(httpx.BaseTransport):
         origin = (request.url.scheme, request.url.host, request.url.port or _port(request.url))
         if origin[0] not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"{origin[0]!r} is not http or https")
+        message = _head(request) + request.read()
         with self._slot(timeouts.get("pool")):
             connection = self._reused(origin) or self._connect(origin, timeouts.get("connect"))
             try:
-                status, headers, body = connection.exchange(request, timeouts)
+                status, headers, body = connection.exchange(message, request.method, timeouts)
             except BaseException:
                 connection.close()
                 raise
@@ -196,11 +197,10 @@ class _Connection:
         self.closed = False
 
     def exchange(
-        self, request: httpx.Request, timeouts: dict[str, float | None]
+        self, message: bytes, method: str, timeouts: dict[str, float | None]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """Send ``request`` and read its whole answer: status, raw headers, raw body."""
+        """Send a whole request and read its whole answer: status, raw headers, raw body."""
         self._socket.timeouts(write=timeouts.get("write"), read=timeouts.get("read"))
-        message = _head(request) + request.read()
         try:
             # One write for the head and the body: two would wait on the peer's delayed ACK.
             self._socket.sendall(message)
@@ -208,9 +208,7 @@ class _Connection:
             raise httpx.WriteTimeout(str(exc) or "writing the request timed out") from exc
         except OSError as exc:
             raise httpx.WriteError(str(exc)) from exc
-        response = http.client.HTTPResponse(
-            cast(socket.socket, self._socket), method=request.method
-        )
+        response = http.client.HTTPResponse(cast(socket.socket, self._socket), method=method)
         try:
             response.begin()
             body = response.read()

@@ -333,3 +333,13 @@ def test_https_checks_the_certificate(
     with httpx.Client(transport=DeadlineTransport(limits=LIMITS, ssl_context=trusting)) as http:
         assert [http.get(url).json() for _ in range(2)] == [{"ok": True}] * 2
     assert server.connections == 2  # the refused one, then one kept alive
+
+
+def test_a_line_break_in_a_header_is_refused_before_anything_is_sent(
+    serve: Callable[..., Server],
+) -> None:
+    received: list[bytes] = []
+    server = serve(lambda conn, server: received.append(read_request(conn)))
+    with client(server) as http, pytest.raises(httpx.LocalProtocolError, match="line break"):
+        http.get("/", headers={"X-Note": "a\r\nX-Injected: yes"})
+    assert server.connections == 0 and received == []
