@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from responder.accounts import Account, Change
+from responder.instances import Instance
 from responder.model import (
     Connection,
     DecisionRecord,
@@ -409,6 +410,33 @@ class AccountStore(Protocol):
 
     def failed_logins(self, key: str, *, now: datetime, window: timedelta) -> int:
         """How many failed logins ``key`` had in the ``window`` before ``now``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InstanceStore(Protocol):
+    """The serving processes of the deployment, each as it last recorded itself
+    (:class:`Instance`), so that a publisher can see when every one serves a release.
+
+    Implemented beside each state store (same SQLite file or Redis prefix); both pass the
+    same contract tests. Every method may raise StoreUnavailable. Written by each process
+    every few seconds, off the way of a delivery; never read on it.
+    """
+
+    def heartbeat(self, instance: Instance, *, forget: timedelta) -> None:
+        """Record ``instance`` (replacing its earlier record), in one cheap write; records
+        not heard from for ``forget`` before ``instance.seen_at`` are dropped with it."""
+        ...
+
+    def instances(self, *, now: datetime, forget: timedelta) -> list[Instance]:
+        """Every instance heard from in the ``forget`` before ``now``, the longest running
+        first (then by name)."""
+        ...
+
+    def leave(self, name: str) -> None:
+        """Remove the record of instance ``name`` (a process stopping cleanly); no error
+        when there is none."""
         ...
 
     def close(self) -> None: ...

@@ -7,6 +7,10 @@ no release at all to serve. Then :class:`LiveRelease` looks at the store's live 
 one assignment (:meth:`responder.pipeline.Responder.serve`). A release that cannot be loaded
 here (a time zone this machine lacks, say) leaves the current book serving and is reported
 by :meth:`LiveRelease.status` and the log.
+
+The same thread drives the process's :class:`~responder.server.heartbeat.Heartbeat`, if it
+has one: after each look at the store it says which release is served here (and any that
+failed to load), and it removes the record when the process stops.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, RuleBookError, StoreUnavailable
 from responder.ports import ReleaseStore
 from responder.publishing import import_folder, load_release
+from responder.server.heartbeat import Heartbeat
 
 log = logging.getLogger("responder.releases")
 
@@ -65,8 +70,11 @@ class LiveRelease:
         first: FirstBook,
         serve: Callable[[RuleBook, int | None], None],
         releases_dir: Path,
+        *,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.config = config
+        self.heartbeat = heartbeat
         self.releases = releases
         self.releases_dir = releases_dir
         self.serve = serve
@@ -74,6 +82,7 @@ class LiveRelease:
         self.folder = first.folder
         self.problem = ""  # why the live release is not the one served here, if it is not
         self._failed: int | None = None  # a release that failed to load: not tried again
+        self._reason = ""  # why it failed, for the heartbeat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="responder-releases", daemon=True)
 
@@ -84,6 +93,8 @@ class LiveRelease:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+        if self.heartbeat is not None:
+            self.heartbeat.leave()
 
     def status(self) -> dict[str, Any]:
         """For /readyz: the release served, what became of the folder, and any problem."""
@@ -106,7 +117,7 @@ class LiveRelease:
         try:
             book = load_release(release, self.releases_dir)
         except RuleBookError as exc:
-            self._failed = number
+            self._failed, self._reason = number, " ".join(str(exc).split())
             self.problem = f"release {number} cannot be loaded here; serving {self.number}"
             log.error(
                 "release %d cannot be loaded here, still serving %s: %s", number, self.number, exc
@@ -117,10 +128,21 @@ class LiveRelease:
         log.info("serving release %d (was %s)", number, self.number)
         self.number, self.problem = number, ""
 
+    def beat(self) -> None:
+        """Say in the store which release this process serves (see :class:`Heartbeat`)."""
+        if self.heartbeat is None:
+            return
+        if self.problem:
+            self.heartbeat.beat(self.number, failed=self._failed, problem=self._reason)
+        else:
+            self.heartbeat.beat(self.number)
+
     def _loop(self) -> None:
         interval = self.config.release_poll.total_seconds()
+        self.beat()
         while not self._stop.wait(interval):
             try:
                 self.follow()
             except ResponderError as exc:
                 log.warning("could not look for a new release: %s", exc)
+            self.beat()

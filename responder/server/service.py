@@ -23,12 +23,14 @@ from responder.config import Config
 from responder.engine.rulebook import RuleBook
 from responder.errors import ResponderError, StoreUnavailable
 from responder.events import NO_EVENTS, Events
+from responder.instances import HEARTBEAT_EVERY
 from responder.model import Job, utcnow
 from responder.pipeline import Responder
 from responder.platform.client import AbcClient
+from responder.server.heartbeat import Heartbeat
 from responder.server.later import Later
 from responder.server.live import LiveRelease, first_book
-from responder.store import open_releases, open_store, releases_folder
+from responder.store import open_instances, open_releases, open_store, releases_folder
 
 log = logging.getLogger("responder.service")
 
@@ -45,11 +47,13 @@ class Service:
         self.events = events
         self.store = open_store(config.store_url)
         self.releases = open_releases(config.store_url)
+        self.instances = open_instances(config.store_url)
         releases_dir = releases_folder(config.store_url, config.releases_dir)
         try:
             first = first_book(config, self.releases, releases_dir)
             first.book.warm()
         except BaseException:
+            self.instances.close()
             self.releases.close()
             self.store.close()
             raise
@@ -76,7 +80,12 @@ class Service:
             events=events,
         )
         events.release(first.release)
-        self.live = LiveRelease(config, self.releases, first, self._serve, releases_dir)
+        heartbeat = Heartbeat(
+            self.instances, self.owner, every=max(HEARTBEAT_EVERY, config.release_poll)
+        )
+        self.live = LiveRelease(
+            config, self.releases, first, self._serve, releases_dir, heartbeat=heartbeat
+        )
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
         # Jobs handed to the pool and not started yet, oldest first: key -> when handed over.
@@ -196,6 +205,7 @@ class Service:
         # Finish the sends under way; queued jobs come back to someone through their lease.
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
+        self.instances.close()
         self.releases.close()
         self.store.close()
 

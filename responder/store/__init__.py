@@ -15,9 +15,15 @@ import re
 from pathlib import Path
 
 from responder.errors import ConfigError
-from responder.ports import AccountStore, ReleaseStore, Store
+from responder.ports import AccountStore, InstanceStore, ReleaseStore, Store
 
-__all__ = ["open_accounts", "open_releases", "open_store", "releases_folder"]
+__all__ = [
+    "open_accounts",
+    "open_instances",
+    "open_releases",
+    "open_store",
+    "releases_folder",
+]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -65,6 +71,20 @@ def open_accounts(url: str, *, prefix: str | None = None) -> AccountStore:
     from responder.store.sqlite_accounts import SQLiteAccounts
 
     return SQLiteAccounts(_sqlite_path(text, scheme))
+
+
+def open_instances(url: str, *, prefix: str | None = None) -> InstanceStore:
+    """Open the serving processes' records kept beside the store ``url`` names (see
+    open_store)."""
+    text, scheme = _split(url)
+    if scheme in ("redis", "rediss"):
+        from responder.store.redis_instances import RedisInstances
+
+        return RedisInstances(text, prefix=prefix)
+    _no_prefix(prefix)
+    from responder.store.sqlite_instances import SQLiteInstances
+
+    return SQLiteInstances(_sqlite_path(text, scheme))
 
 
 def releases_folder(url: str, configured: Path | None = None) -> Path:
