@@ -1,7 +1,8 @@
 """The ``responder`` commands that make rule books live: publish, releases, rollback, export.
 
 They use the store the service uses (``--store``, default ``$RESPONDER_STORE``); every
-instance on that store serves a new live release within a couple of seconds.
+instance on that store picks a new live release up within a couple of seconds, and
+``releases`` shows which release each one says it serves.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from responder.errors import ResponderError
+from responder.instances import INSTANCE_FORGOTTEN, Instance, rollout
+from responder.model import utcnow
 from responder.ports import ReleaseStore
 from responder.publishing import Published, export, load_release, publish_folder, read_book
 from responder.publishing import rollback as roll_back
 from responder.release import Release, ReleaseSource, content_hash
-from responder.store import open_releases, releases_folder
+from responder.store import open_instances, open_releases, releases_folder
 
 if TYPE_CHECKING:
     from responder.cli import Commands
@@ -90,7 +93,10 @@ def _report(published: Published, what: str) -> int:
         print("Not published: fix the errors above; the live release is unchanged.")
         return 1
     number = published.release.number
-    print(f"Release {number} is live{what}; every instance serves it within a few seconds.")
+    print(
+        f"Release {number} is live{what}; each instance picks it up within seconds "
+        "('responder releases' shows which serve it)."
+    )
     return 0
 
 
@@ -99,6 +105,7 @@ def _releases(args: argparse.Namespace) -> int:
         listed = releases.releases(limit=max(args.limit, 1))
         live = releases.live_number()
         zone = _zone(releases, live, releases_folder(args.store))
+    instances = _instances(args.store)
     if not listed:
         print("No release yet: 'responder publish' makes the first one.")
         return 0
@@ -111,7 +118,21 @@ def _releases(args: argparse.Namespace) -> int:
             f"{marker:>4} {release.number:>4}  {when}  {release.author:<24} "
             f"{release.source.value:<8}{note}"
         )
+    if live is not None:
+        seen = rollout(instances, live, now=utcnow())
+        print(f"\n{seen.headline}")
+        for place in seen.places:
+            said = place.words(lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"))
+            print(f"  {place.instance.label}: {said}")
     return 0
+
+
+def _instances(url: str) -> list[Instance]:
+    store = open_instances(url)
+    try:
+        return store.instances(now=utcnow(), forget=INSTANCE_FORGOTTEN)
+    finally:
+        store.close()
 
 
 def _export(args: argparse.Namespace) -> int:

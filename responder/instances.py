@@ -107,7 +107,7 @@ class Place:
     def words(self, when: Callable[[datetime], str]) -> str:
         """Where the instance stands, as a sentence for a person; ``when`` says a moment."""
         i = self.instance
-        heard = f"last heard from {when(i.seen_at)}"
+        heard = f"last report {when(i.seen_at)}"
         if self.standing is Standing.SILENT:
             return f"Not heard from since {when(i.seen_at)}: it may have stopped."
         if self.standing is Standing.SERVES:

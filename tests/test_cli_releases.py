@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from responder.cli import main
-from responder.model import DecisionRecord, Outcome
+from responder.instances import INSTANCE_FORGOTTEN, Instance
+from responder.model import DecisionRecord, Outcome, utcnow
 from responder.release import ReleaseSource
-from responder.store import open_releases, open_store
+from responder.store import open_instances, open_releases, open_store
 from tests.rulebooks import write_book
 
 GOOD = """
@@ -101,7 +102,8 @@ def test_releases_rollback_and_export(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Times in UTC."
     assert lines[1].split()[:2] == ["live", "3"]
-    assert [line.split()[0] for line in lines[2:]] == ["2", "1"]
+    assert [line.split()[0] for line in lines[2:4]] == ["2", "1"]
+    assert lines[4:] == ["", "Release 3: no instance has reported yet."]
     assert "rollback" in lines[1] and "back to release 1" in lines[1] and "new" in lines[2]
 
     out = tmp_path / "exported"
@@ -130,3 +132,32 @@ def test_log_names_the_release_of_each_decision(
     assert run("log", "--store", store_path) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.endswith("[release 3]") for line in lines[1:]] == [False, True]
+
+
+def test_releases_says_which_release_each_instance_serves(
+    book: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("publish", *folder_args(book)) == 0
+    Path(book[1], "answer.j2").write_text("New answer")
+    assert run("publish", *folder_args(book)) == 0
+    instances = open_instances(book[2])
+    try:
+        now = utcnow()
+        for name, release, ago in (
+            ("web-1:40:a1", 2, 1),
+            ("web-2:41:b2", 1, 1),
+            ("old:9:c3", 1, 60),
+        ):
+            seen = now - timedelta(seconds=ago)
+            record = Instance(name, release, now - timedelta(hours=1), seen)
+            instances.heartbeat(record, forget=INSTANCE_FORGOTTEN)
+    finally:
+        instances.close()
+    capsys.readouterr()
+    assert run("releases", "--store", book[2]) == 0
+    out = capsys.readouterr().out.splitlines()
+    tail = out[out.index("") + 1 :]
+    assert tail[0] == "Release 2: served by 1 of 2 instances."
+    assert tail[1].startswith("  web-1, process 40: Serves release 2; last report ")
+    assert tail[2].startswith("  web-2, process 41: Still on release 1; last report ")
+    assert tail[3].startswith("  old, process 9: Not heard from since ")  # the quiet ones last

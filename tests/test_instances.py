@@ -25,7 +25,7 @@ def test_every_instance_serving_the_release_is_done() -> None:
     seen = rollout([heard("web-1:40:a", 7), heard("web-2:41:b", 7)], 7, now=NOW)
     assert seen.headline == "Release 7: served by 2 of 2 instances."
     assert seen.done
-    assert seen.places[0].words(when) == "Serves release 7; last heard from 09:00:29 (UTC)."
+    assert seen.places[0].words(when) == "Serves release 7; last report 09:00:29 (UTC)."
     assert seen.places[0].instance.label == "web-1, process 40"
 
 
@@ -42,7 +42,7 @@ def test_an_instance_that_could_not_load_the_release_says_why() -> None:
     assert seen.places[0].standing is Standing.FAILED and not seen.done
     assert seen.places[0].words(when) == (
         "Could not load release 7: no time zone Mars/Olympus_Mons here; still serves "
-        "release 6; last heard from 09:00:29 (UTC)."
+        "release 6; last report 09:00:29 (UTC)."
     )
 
 

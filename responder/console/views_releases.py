@@ -6,8 +6,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from responder.accounts import Change
@@ -15,6 +16,8 @@ from responder.console import blueprint, console, words
 from responder.console.security import editors_only
 from responder.engine import authoring
 from responder.engine.book_diff import describe_changes
+from responder.errors import StoreUnavailable
+from responder.instances import INSTANCE_FORGOTTEN, rollout
 from responder.model import utcnow
 from responder.publishing import ReleaseNotFound, publish_folder, read_book, rollback
 from responder.release import Release, ReleaseSource
@@ -24,6 +27,35 @@ def _live() -> Release | None:
     releases = console().releases
     number = releases.live_number()
     return releases.release(number) if number is not None else None
+
+
+def _served_by(number: int | None) -> dict[str, Any]:
+    """What ``_instances.html`` shows: how far release ``number`` has reached the instances
+    (``rollout`` None when the store cannot say right now; the page polls on)."""
+    state = console()
+    if number is None:
+        return {"rollout": None, "release": None}
+    now = utcnow()
+    try:
+        found = state.service.instances.instances(now=now, forget=INSTANCE_FORGOTTEN)
+    except StoreUnavailable as exc:
+        current_app.logger.warning("console: instances unavailable: %s", exc)
+        return {"rollout": None, "release": number}
+    return {
+        "rollout": rollout(found, number, now=now),
+        "release": number,
+        "heard": lambda at: words.short_moment(at, state.zone, seconds=True),
+    }
+
+
+@blueprint.get("/instances")
+def instances() -> ResponseReturnValue:
+    """Who serves release ``?release=N`` (the live one when not given): what the Publish
+    and Releases pages poll for until every instance serves it."""
+    number = request.args.get("release", type=int)
+    if number is None:
+        number = console().releases.live_number()
+    return render_template("_instances.html", **_served_by(number))
 
 
 @dataclass(frozen=True)
@@ -80,8 +112,10 @@ def publish() -> ResponseReturnValue:
     if live is not None and not changes and live.files != folder:
         changes = ["changes the files' layout or comments only"]
     report = authoring.check(state.config.rules_dir, state.config.templates_dir)
+    published = request.args.get("release", type=int)
     return render_template(
         "publish.html",
+        **_served_by(published if published is not None else live.number if live else None),
         live=live,
         changes=changes,
         report=report,
@@ -112,10 +146,10 @@ def publish_now() -> ResponseReturnValue:
     what = f"published release {number}"
     state.accounts.record_change(Change(utcnow(), g.user.name, what))
     flash(
-        f"Release {number} is live. Every instance serves it within a few seconds; "
+        f"Release {number} is live. Below, each instance of the bot as it picks it up; "
         "Releases can roll it back in one click."
     )
-    return redirect(url_for("console.publish"))
+    return redirect(url_for("console.publish", release=number))
 
 
 @blueprint.get("/releases")
@@ -136,6 +170,7 @@ def releases() -> ResponseReturnValue:
             diff_lines = _file_diff(older, newer)
     return render_template(
         "releases.html",
+        **_served_by(live),
         releases=listed,
         live=live,
         moment=lambda at: words.moment(at, state.zone),

@@ -92,11 +92,13 @@ DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # English whatever the
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def short_moment(at: datetime, zone: ZoneInfo | None) -> str:
-    """A moment of the recent past, short, the zone named: 'Thu 03 Dec 14:02, Asia/...'."""
+def short_moment(at: datetime, zone: ZoneInfo | None, *, seconds: bool = False) -> str:
+    """A moment of the recent past, short, the zone named: 'Thu 03 Dec 14:02, Asia/...'
+    (with ``seconds``, 'Thu 03 Dec 14:02:05, Asia/...')."""
     local = at.astimezone(zone or UTC)
     day, month = DAYS[local.weekday()], MONTHS[local.month - 1]
-    return f"{day} {local.day:02d} {month} {local:%H:%M}, {zone.key if zone else 'UTC'}"
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{day} {local.day:02d} {month} {clock}, {zone.key if zone else 'UTC'}"
 
 
 def sentence(text: str) -> str:

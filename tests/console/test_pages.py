@@ -1,20 +1,28 @@
 """What the console's pages say, through Flask's test client: the rules in order and in words,
-the live check beside its field, and a Publish that stays off while the book has an error."""
+the live check beside its field, a Publish that stays off while the book has an error, and
+which instances serve a release (the console's own process reports through its heartbeat;
+the others are records written to the same store, as other processes write them)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from responder.instances import INSTANCE_FORGOTTEN, Instance
+from responder.model import utcnow
+from responder.ports import InstanceStore
 from responder.server.web import create_app
 from responder.simulator import Simulator
+from responder.store import open_instances
 from tests.console.conftest import add_people, console_config
 from tests.console.test_auth import log_in, token
+from tests.harness import wait_for
 
 
 @pytest.fixture
@@ -130,3 +138,84 @@ def test_the_form_offers_the_forgiving_switches_and_checks_them_live(
     form["typos"] = "no"
     answer = text_of(editor.post("/console/rules/check", data=form).get_data(as_text=True))
     assert 'the example "do you have glutenfree bread?" was answered by' in answer
+
+
+@pytest.fixture
+def others(book: Path) -> Iterator[InstanceStore]:
+    """The store's instance records, as another process writes them."""
+    store = open_instances(str(book / "responder.db"))
+    yield store
+    store.close()
+
+
+def report(
+    store: InstanceStore,
+    name: str,
+    release: int,
+    *,
+    ago: float = 0,
+    failed: int | None = None,
+    problem: str = "",
+) -> None:
+    now = utcnow()
+    started, seen = now - timedelta(minutes=1), now - timedelta(seconds=ago)
+    record = Instance(name, release, started, seen, failed=failed, problem=problem)
+    store.heartbeat(record, forget=INSTANCE_FORGOTTEN)
+
+
+def said(html: str) -> str:
+    """The page's text, as a person reads it."""
+    return text_of(html).replace(" :", ":")
+
+
+def fragment(client: FlaskClient, release: int) -> str:
+    return client.get(f"/console/instances?release={release}").get_data(as_text=True)
+
+
+def test_after_publishing_the_page_follows_each_instance_until_all_serve_it(
+    editor: FlaskClient, others: InstanceStore, book: Path
+) -> None:
+    wait_for(
+        lambda: "served by 1 of 1 instance." in fragment(editor, 1),
+        what="this process to report release 1",
+    )
+    report(others, "web-2:4242:b2c3", 1)
+    report(others, "web-3:4343:c3d4", 1, ago=60)  # quiet for a minute: not counted
+    hello = book / "templates" / "welcome.j2"
+    hello.write_text(hello.read_text() + "\nSee you soon!")
+    published = editor.post(
+        "/console/publish", data={"csrf_token": token(editor, "/console/publish")}
+    )
+    assert published.headers["Location"].endswith("/console/publish?release=2")
+
+    page = said(editor.get("/console/publish?release=2").get_data(as_text=True))
+    assert "Release 2 is live. Below, each instance of the bot as it picks it up" in page
+    assert "web-2, process 4242: Still on release 1; last report" in page
+    assert "web-3, process 4343: Not heard from since" in page
+    assert "Asia/Kuala_Lumpur" in page  # times in the business's zone, named
+
+    waiting = wait_for(
+        lambda: "served by 1 of 2 instances." in (html := fragment(editor, 2)) and html,
+        what="this process to report release 2",
+    )
+    assert 'hx-trigger="every 2s"' in waiting  # still polling: web-2 is not there yet
+
+    report(others, "web-2:4242:b2c3", 2)
+    done = fragment(editor, 2)
+    assert "Release 2: served by 2 of 2 instances." in text_of(done)
+    assert "Every instance serves release 2" in text_of(done)
+    assert "hx-trigger" not in done  # the page stops asking
+
+    releases = text_of(editor.get("/console/releases").get_data(as_text=True))
+    assert "Release 2: served by 2 of 2 instances." in releases
+
+
+def test_an_instance_that_could_not_load_the_release_says_so_in_words(
+    editor: FlaskClient, others: InstanceStore
+) -> None:
+    report(others, "web-2:4242:b2c3", 1, failed=2, problem="the time zone Mars/Olympus is unknown")
+    page = said(fragment(editor, 2))
+    assert (
+        "web-2, process 4242: Could not load release 2: the time zone Mars/Olympus is "
+        "unknown; still serves release 1" in page
+    )
