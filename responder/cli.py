@@ -22,7 +22,7 @@ from responder.cli_operations import add_operations_commands
 from responder.cli_pauses import add_pause_commands
 from responder.cli_releases import add_release_commands
 from responder.cli_users import add_user_commands
-from responder.config import Config, environment_setting, load_config
+from responder.config import STARTED_BY_VARIABLE, Config, environment_setting, load_config
 from responder.engine import authoring
 from responder.engine.decide import Decision
 from responder.engine.durations import parse_duration
@@ -280,7 +280,8 @@ def _show(decision: Decision) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    env = dict(os.environ)
+    # What it starts ends with it, even when it is killed (responder/lifeline.py).
+    env = {**os.environ, STARTED_BY_VARIABLE: str(os.getpid())}
     load_config(env, check=False)  # every variable readable, before anything starts
     # Both ports are checked before anything starts: a service or simulator that cannot
     # listen would leave the hints reaching whatever else holds the port.

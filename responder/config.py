@@ -289,6 +289,17 @@ def share_metrics_folder(folder: Path) -> None:
     os.environ.update({METRICS_MULTIPROCESS_VARIABLE: str(folder.resolve())})
 
 
+#: Set by ``responder serve`` for the processes it starts (gunicorn and the simulator): its
+#: own process id, so that they end with it (responder/lifeline.py). Not a setting.
+STARTED_BY_VARIABLE = "RESPONDER_STARTED_BY"
+
+
+def started_by() -> int | None:
+    """The process id of the ``responder serve`` that started this process, if one did."""
+    value = _environ(None).get(STARTED_BY_VARIABLE, "")
+    return int(value) if value.isdigit() else None
+
+
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
 

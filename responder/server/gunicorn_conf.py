@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from responder.config import load_config, metrics_multiprocess_folder, share_metrics_folder
+from responder.lifeline import end_with_serve
 from responder.server.logs import GunicornLogger, configure_logging
 
 _config = load_config(check=False)
@@ -51,8 +52,10 @@ accesslog = _config.access_log or None
 
 
 def on_starting(server: Any) -> None:
-    """Give the workers an empty folder to count their metrics in (responder/server/
+    """Stop when the ``responder serve`` that started this master ends (responder/lifeline.py).
+    Give the workers an empty folder to count their metrics in (responder/server/
     metrics.py): counts left by an earlier run would be added to this one's."""
+    end_with_serve()
     if not _config.metrics:
         return
     folder = _config.metrics_folder()

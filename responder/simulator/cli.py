@@ -7,12 +7,14 @@ import sys
 import time
 from collections.abc import Sequence
 
+from responder.lifeline import end_with_serve
 from responder.simulator.server import Simulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the simulator in the foreground until interrupted; 1 if it cannot listen."""
     args = _parser().parse_args(argv)
+    end_with_serve()  # when responder serve started it
     sim = Simulator(
         api_key=args.api_key,
         webhook_url=args.webhook,

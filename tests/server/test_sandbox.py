@@ -206,3 +206,29 @@ def test_a_busy_port_stops_serve_at_once_naming_the_setting(
     assert f"port {port} on 127.0.0.1 is in use" in output and named in output, output
     assert "Traceback" not in output and "gunicorn" not in output
     assert port_free(sandbox.bind_port) and port_free(sandbox.sim_port)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_a_killed_serve_takes_gunicorn_its_workers_and_the_simulator_with_it(
+    sandbox: Sandbox,
+) -> None:
+    process = sandbox.start()
+    sandbox.wait_ready()
+    started = descendants(process.pid)
+    assert len(started) >= 4  # the simulator, gunicorn's master and its two workers
+    process.kill()  # nothing in serve gets to run
+    process.wait()
+    wait_for(
+        lambda: not any(running(pid) for pid in started),
+        timeout=45,
+        what="gunicorn, its workers and the simulator to end",
+    )
+    assert port_free(sandbox.bind_port) and port_free(sandbox.sim_port)
