@@ -280,8 +280,9 @@ def _show(decision: Decision) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
     # What it starts ends with it, even when it is killed (responder/lifeline.py).
-    env = {**os.environ, STARTED_BY_VARIABLE: str(os.getpid())}
+    env[STARTED_BY_VARIABLE] = str(os.getpid())
     load_config(env, check=False)  # every variable readable, before anything starts
     # Both ports are checked before anything starts: a service or simulator that cannot
     # listen would leave the hints reaching whatever else holds the port.

@@ -49,6 +49,17 @@ class Sandbox:
         )
         return self.process
 
+    def start_all(self) -> set[int]:
+        """Start, and wait for every process: the simulator, gunicorn's master, two workers."""
+        process = self.start()
+        self.wait_ready()
+        wait_for(
+            lambda: len(descendants(process.pid)) >= 4,
+            timeout=30,
+            what="the simulator, gunicorn's master and its two workers",
+        )
+        return descendants(process.pid)
+
     def wait_ready(self) -> None:
         def ready() -> bool:
             assert self.process is not None
@@ -182,10 +193,7 @@ def test_after_a_restart_a_new_message_is_answered_and_every_hint_names_the_stor
 
 
 def test_sigterm_stops_gunicorn_its_workers_and_the_simulator(sandbox: Sandbox) -> None:
-    process = sandbox.start()
-    sandbox.wait_ready()
-    started = descendants(process.pid)
-    assert len(started) >= 4  # the simulator, gunicorn's master and its two workers
+    started = sandbox.start_all()
     assert sandbox.terminate() == 0
     assert [pid for pid in started if alive(pid)] == []
     assert port_free(sandbox.bind_port) and port_free(sandbox.sim_port)
@@ -220,12 +228,10 @@ def running(pid: int) -> bool:
 def test_a_killed_serve_takes_gunicorn_its_workers_and_the_simulator_with_it(
     sandbox: Sandbox,
 ) -> None:
-    process = sandbox.start()
-    sandbox.wait_ready()
-    started = descendants(process.pid)
-    assert len(started) >= 4  # the simulator, gunicorn's master and its two workers
-    process.kill()  # nothing in serve gets to run
-    process.wait()
+    started = sandbox.start_all()
+    assert sandbox.process is not None
+    sandbox.process.kill()  # nothing in serve gets to run
+    sandbox.process.wait()
     wait_for(
         lambda: not any(running(pid) for pid in started),
         timeout=45,
