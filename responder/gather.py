@@ -27,6 +27,7 @@ from responder.engine.decide import decide
 from responder.engine.gathering import GATHER_CAP, joined_text
 from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
+from responder.inbound import inbound_at
 from responder.model import TEXT_KEPT, DecisionRecord, Job, LeadState, Message
 from responder.platform.messages import needs_hydration, not_after
 from responder.ports import SeatRole, Store
@@ -94,9 +95,17 @@ def gather(
     members = store.close_burst(seat.burst)
     messages = [message if m.key == job.key else _hydrated(m, hydrate, now) for m in members]
     order = sorted(range(len(messages)), key=lambda i: (_time(messages[i], members[i]), i))
-    for each in messages:
-        if each.received_at is not None:
-            state = store.note_inbound(job.lead.id, each.received_at)
+    # Every member's time is in the lead's state once it joined (folded when it was
+    # accepted, or by its own sender after completing it), save one first completed here.
+    completed = [
+        each.received_at
+        for member, each in zip(members, messages, strict=True)
+        if member.key != job.key and inbound_at(member.message) is None and each.received_at
+    ]
+    for at in completed:
+        state = store.note_inbound(job.lead.id, at)
+    if not completed:  # members may have joined after ``state`` was read
+        state = store.lead_state(job.lead.id)
     first, last = messages[order[0]], messages[order[-1]]
     text = joined_text(messages[i].text for i in order)
     # The last message's channel and connection; the first one's time, so that a burst

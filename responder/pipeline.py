@@ -3,7 +3,8 @@
 ::
 
     webhook side, inside the request (fast, never waits on the ABC API):
-        verify  ->  parse  ->  claim (store.accept: dedupe + persist, one step)  ->  dispatch
+        verify  ->  parse  ->  claim (store.accept: dedupe + persist + the lead's inbound
+                                      time, one step)  ->  dispatch
     sender side, on a pool thread (or after a crash, on whichever process reclaims the job):
         [hydrate]  ->  decide  ->  send  ->  record (store.finish: exactly one outcome)
 
@@ -44,6 +45,7 @@ from responder.errors import (
 )
 from responder.events import NO_EVENTS, Events, log_fields
 from responder.first_contact import settle_first_contact
+from responder.inbound import inbound_at, noted_at_accept
 from responder.model import (
     TEXT_KEPT,
     DecisionRecord,
@@ -161,12 +163,18 @@ class Responder:
         job = Job(
             key=f"msg:{delivery.message.id}" if delivery.message.id else body_key,
             lead=delivery.lead,
-            message=delivery.message,
+            message=not_after(delivery.message, now),
             accepted_at=now,
             delivery_id=delivery.delivery_id,
         )
         try:
-            accepted = self.store.accept(job, owner=self.owner, lease=self.config.lease, now=now)
+            accepted = self.store.accept(
+                job,
+                owner=self.owner,
+                lease=self.config.lease,
+                now=now,
+                inbound_at=inbound_at(job.message),
+            )
         except StoreUnavailable:
             raise
         except Exception as exc:  # a bug: the message gets an outcome, not redelivered forever
@@ -249,6 +257,7 @@ class Responder:
     ) -> DecisionRecord:
         if job.sending is not None:
             return self._resume(job, job.sending, deadline, book)
+        noted = noted_at_accept(job)
         message = job.message
         if needs_hydration(message):
             message = self._hydrate(job, deadline)
@@ -259,9 +268,9 @@ class Responder:
         now = self.clock()
         message = not_after(message, now)
         lead = job.lead
-        if message.received_at is not None:
+        if message.received_at is not None and not noted:
             state = self.store.note_inbound(lead.id, message.received_at)
-        else:
+        else:  # its time is in the lead's state already (or it has none)
             state = self.store.lead_state(lead.id)
         if bursts.applies(job, book):
             complete = partial(self._hydrate, deadline=deadline)

@@ -16,7 +16,8 @@ The store holds four things:
   budget; and the pauses people of the team set (:class:`Pause`), per lead or for everyone,
   which :meth:`Store.lead_state`, :meth:`Store.note_inbound` and :meth:`Store.reserve_reply`
   read in the same step as the lead's own state, so honouring them costs no extra round
-  trip. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
+  trip. A message's time is folded into its lead by :meth:`Store.accept`, in the step that
+  claims it, whenever the delivery states it. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
   check-and-set, never a read followed by a write from Python.
 - **the decision log** — exactly one :class:`DecisionRecord` per message key.
 - **bursts** — messages of one lead answered together (``settings: gather``), see
@@ -151,11 +152,24 @@ class Bursts(Protocol):
 class Store(Bursts, Protocol):
     # -- claims and jobs -------------------------------------------------------------------
 
-    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
-        """Claim ``job.key`` and persist ``job`` leased to ``owner`` until ``now + lease``.
+    def accept(
+        self,
+        job: Job,
+        *,
+        owner: str,
+        lease: timedelta,
+        now: datetime,
+        inbound_at: datetime | None = None,
+    ) -> bool:
+        """Claim ``job.key`` and persist ``job`` leased to ``owner`` until ``now + lease``;
+        with ``inbound_at``, also fold that time into the lead ``job.lead.id`` as
+        :meth:`note_inbound` does.
 
-        One atomic step. Returns False, persisting nothing, when the key was already claimed
-        (a duplicate delivery) at any time in the last ``CLAIM_TTL``.
+        One atomic step: once it returns True the job and the lead's times are both
+        durable, so the sender reads the state it decides on (:meth:`lead_state`) without
+        writing it again. Returns False, persisting nothing (the lead's times untouched), when
+        the key was already claimed (a duplicate delivery) at any time in the last
+        ``CLAIM_TTL``.
         """
         ...
 
@@ -205,7 +219,9 @@ class Store(Bursts, Protocol):
         """Fold one inbound message time in: ``first_seen = min``, ``last_inbound = max``.
 
         Returns the state after the update, read in the same atomic step (``held`` as in
-        :meth:`lead_state`).
+        :meth:`lead_state`). Idempotent. For a time not known when the job was accepted (a
+        message completed from the conversation, an earlier message found in the history);
+        a time known then is folded by :meth:`accept` itself.
         """
         ...
 

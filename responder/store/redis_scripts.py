@@ -5,9 +5,31 @@ Keys and arguments are documented beside each script; the key layout is in
 Python and written back.
 """
 
-ACCEPT = """
+# Folds one inbound time (text, Unix seconds) into a lead hash: the earliest as first_seen,
+# the latest as last_inbound. Prefixed to the scripts that note a message's time.
+_FOLD_INBOUND = """
+local function fold_inbound(lead, text)
+  local at = tonumber(text)
+  local first = redis.call('HGET', lead, 'first_seen')
+  if not first or at < tonumber(first) then
+    redis.call('HSET', lead, 'first_seen', text)
+  end
+  local last = redis.call('HGET', lead, 'last_inbound')
+  if not last or at > tonumber(last) then
+    redis.call('HSET', lead, 'last_inbound', text)
+  end
+end
+"""
+
+# KEYS: claim, jobs stream, job hash, leases, lead hash. ARGV: job key, payload, owner, lease
+# end, claim TTL, group, attempts, sending JSON ('' for none), the message's time to fold
+# into the lead ('' for none). 1 if accepted, 0 (changing nothing) for a duplicate.
+ACCEPT = _FOLD_INBOUND + """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then
   return 0
+end
+if ARGV[9] ~= '' then
+  fold_inbound(KEYS[5], ARGV[9])
 end
 redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[6], '0', 'MKSTREAM')
 local old = redis.call('HGET', KEYS[3], 'entry')
@@ -84,16 +106,8 @@ return 1
 
 # KEYS: lead hash, pauses hash. ARGV: the message's time, lead id. Returns the lead hash
 # (flat) and the JSON of the people's pauses of the lead and of everyone (nil when none).
-NOTE_INBOUND = """
-local at = tonumber(ARGV[1])
-local first = redis.call('HGET', KEYS[1], 'first_seen')
-if not first or at < tonumber(first) then
-  redis.call('HSET', KEYS[1], 'first_seen', ARGV[1])
-end
-local last = redis.call('HGET', KEYS[1], 'last_inbound')
-if not last or at > tonumber(last) then
-  redis.call('HSET', KEYS[1], 'last_inbound', ARGV[1])
-end
+NOTE_INBOUND = _FOLD_INBOUND + """
+fold_inbound(KEYS[1], ARGV[1])
 return {redis.call('HGETALL', KEYS[1]), redis.call('HMGET', KEYS[2], 'p:' .. ARGV[2], 'p:*')}
 """
 

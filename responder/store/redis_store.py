@@ -195,8 +195,17 @@ class RedisStore(RedisLeads, RedisBursts):
 
     # -- claims and jobs ----------------------------------------------------------------------
 
-    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
+    def accept(
+        self,
+        job: Job,
+        *,
+        owner: str,
+        lease: timedelta,
+        now: datetime,
+        inbound_at: datetime | None = None,
+    ) -> bool:
         keys = [self._k + "claim:" + job.key, self._jobs, self._k + "job:" + job.key, self._leases]
+        keys.append(self._k + "lead:" + job.lead.id)
         args: list[str | int] = [
             job.key,
             job.to_json(),
@@ -206,6 +215,7 @@ class RedisStore(RedisLeads, RedisBursts):
             GROUP,
             job.attempts,
             job.sending.to_json() if job.sending else "",
+            ts_text(inbound_at) if inbound_at is not None else "",
         ]
         with self._guard():
             return bool(self._accept(keys=keys, args=args))

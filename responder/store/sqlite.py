@@ -199,12 +199,23 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
 
     # -- claims and jobs ----------------------------------------------------------------------
 
-    def accept(self, job: Job, *, owner: str, lease: timedelta, now: datetime) -> bool:
+    def accept(
+        self,
+        job: Job,
+        *,
+        owner: str,
+        lease: timedelta,
+        now: datetime,
+        inbound_at: datetime | None = None,
+    ) -> bool:
         at = to_ts(now)
         with self._tx() as db:
             claimed = db.execute(sql.CLAIM, (job.key, at))
             if claimed.rowcount == 0:
                 return False
+            if inbound_at is not None:
+                ts = to_ts(inbound_at)
+                db.execute(sql.NOTE_INBOUND, (job.lead.id, ts, ts))
             db.execute(
                 "INSERT OR REPLACE INTO jobs (key, payload, owner, lease_until, attempts,"
                 " sending) VALUES (?, ?, ?, ?, ?, ?)",
