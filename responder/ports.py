@@ -17,8 +17,9 @@ The store holds four things:
   which :meth:`Store.lead_state`, :meth:`Store.note_inbound` and :meth:`Store.reserve_reply`
   read in the same step as the lead's own state, so honouring them costs no extra round
   trip. A message's time is folded into its lead by :meth:`Store.accept`, in the step that
-  claims it, whenever the delivery states it. Checks that guard a send (:meth:`Store.reserve_reply`) are a single atomic
-  check-and-set, never a read followed by a write from Python.
+  claims it, whenever the delivery states it. Checks that guard a send
+  (:meth:`Store.reserve_reply`) are a single atomic check-and-set, never a read followed by
+  a write from Python.
 - **the decision log** — exactly one :class:`DecisionRecord` per message key.
 - **bursts** — messages of one lead answered together (``settings: gather``), see
   :class:`Bursts`.

@@ -24,7 +24,9 @@ end
 # KEYS: claim, jobs stream, job hash, leases, lead hash. ARGV: job key, payload, owner, lease
 # end, claim TTL, group, attempts, sending JSON ('' for none), the message's time to fold
 # into the lead ('' for none). 1 if accepted, 0 (changing nothing) for a duplicate.
-ACCEPT = _FOLD_INBOUND + """
+ACCEPT = (
+    _FOLD_INBOUND
+    + """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then
   return 0
 end
@@ -45,6 +47,7 @@ redis.call('HSET', KEYS[3], 'entry', id, 'payload', ARGV[2], 'attempts', ARGV[7]
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 return 1
 """
+)
 
 RECLAIM = """
 local keys = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[4])
@@ -106,10 +109,13 @@ return 1
 
 # KEYS: lead hash, pauses hash. ARGV: the message's time, lead id. Returns the lead hash
 # (flat) and the JSON of the people's pauses of the lead and of everyone (nil when none).
-NOTE_INBOUND = _FOLD_INBOUND + """
+NOTE_INBOUND = (
+    _FOLD_INBOUND
+    + """
 fold_inbound(KEYS[1], ARGV[1])
 return {redis.call('HGETALL', KEYS[1]), redis.call('HMGET', KEYS[2], 'p:' .. ARGV[2], 'p:*')}
 """
+)
 
 # The pauses hash keeps, per lead id (``*``: everyone), "p:<id>" (the pause as JSON) and
 # "u:<id>" (until when, as Unix seconds; empty: until resumed).
