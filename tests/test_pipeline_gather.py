@@ -14,6 +14,7 @@ from responder.engine.rulebook import RuleBook
 from responder.errors import OutcomeUnknown, PlatformRejected, PlatformUnavailable
 from responder.model import DecisionRecord, Job, Outcome
 from responder.pipeline import Answer, Responder
+from responder.store.sqlite import SQLiteStore
 from tests.pipeline_harness import EDGE, SECOND, Pipeline
 from tests.rulebooks import book_from
 
@@ -174,6 +175,39 @@ def test_the_window_is_judged_on_the_last_message_of_the_burst(
     assert record is not None and record.outcome is Outcome.SENT
     assert p.api.sent() == ["We deliver around KL."]
     assert [r.outcome for r in outcomes(p, [first, second])] == [Outcome.SENT] * 2
+
+
+class JoinsAtClosing(SQLiteStore):
+    """A real store on which one more message joins a burst as its leader comes to close it."""
+
+    joining: Callable[[], None] | None = None
+
+    def close_burst(self, burst: str) -> list[Job]:
+        joining, self.joining = self.joining, None
+        if joining is not None:
+            joining()
+        return super().close_burst(burst)
+
+
+def test_a_message_joining_as_the_leader_closes_the_burst_counts_for_the_window(
+    make: Callable[..., Pipeline], book: RuleBook, tmp_path: Path
+) -> None:
+    p = make(book=book, open_store=lambda: JoinsAtClosing(tmp_path / "joins.db"))
+    first = accept(p, "hi", ago=EDGE + SECOND)  # past the window alone
+    assert p.responder.handle(first) is None
+    [(aside, at)] = p.waiting
+    p.clock.advance(at - p.clock())
+    other = p.process("process-b")
+
+    def join() -> None:  # after the leader read its lead's state
+        second = accept(p, "do you deliver")
+        assert other.handle(second) is None  # a member: the leader answers it
+
+    assert isinstance(p.store, JoinsAtClosing)
+    p.store.joining = join
+    record = p.responder.handle(aside)
+    assert record is not None and record.outcome is Outcome.SENT, record
+    assert p.api.sent() == ["We deliver around KL."]
 
 
 def test_a_burst_past_the_window_of_its_last_message_is_not_sent(

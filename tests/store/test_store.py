@@ -309,6 +309,32 @@ def test_note_inbound_keeps_the_earliest_and_the_latest_time(store: Store) -> No
     assert store.lead_state("lead-2") == LeadState()
 
 
+def test_accept_folds_the_inbound_time_it_is_given_into_the_lead(store: Store) -> None:
+    later = T0 + HOUR
+    assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=later, inbound_at=T0)
+    assert store.lead_state("lead-1") == LeadState(first_seen=T0, last_inbound=T0)
+    store.accept(make_job("m2"), owner="a", lease=LEASE, now=later, inbound_at=later)
+    store.accept(make_job("m3"), owner="a", lease=LEASE, now=later, inbound_at=T0 - HOUR)
+    assert store.lead_state("lead-1") == LeadState(first_seen=T0 - HOUR, last_inbound=later)
+    # The same fold as note_inbound's: the two agree whichever wrote first.
+    assert store.note_inbound("lead-1", T0) == LeadState(first_seen=T0 - HOUR, last_inbound=later)
+    assert store.pending() == 3
+
+
+def test_accept_without_an_inbound_time_leaves_the_lead_alone(store: Store) -> None:
+    assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    assert store.lead_state("lead-1") == LeadState()
+
+
+def test_a_duplicate_accept_folds_nothing_into_the_lead(store: Store) -> None:
+    assert store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0, inbound_at=T0)
+    again = T0 + HOUR
+    assert not store.accept(make_job("m1"), owner="b", lease=LEASE, now=again, inbound_at=again)
+    earlier = T0 - HOUR
+    assert not store.accept(make_job("m1"), owner="b", lease=LEASE, now=T0, inbound_at=earlier)
+    assert store.lead_state("lead-1") == LeadState(first_seen=T0, last_inbound=T0)
+
+
 def test_pause_never_shortens_an_existing_pause(store: Store) -> None:
     store.pause("lead-1", T0 + 2 * HOUR)
     store.pause("lead-1", T0 + HOUR)
