@@ -118,17 +118,25 @@ def gather(
     return joined, state
 
 
-def finish(store: Store, job: Job, record: DecisionRecord, book: RuleBook) -> bool:
+def finish(
+    store: Store,
+    job: Job,
+    record: DecisionRecord,
+    book: RuleBook,
+    *,
+    pause_until: datetime | None = None,
+) -> bool:
     """Record ``record`` for ``job`` and, when it leads a burst, the same outcome for every
-    other member, in one atomic step. False when the outcome was recorded already."""
+    other member, in one atomic step, pausing the lead until ``pause_until`` if given (see
+    :meth:`Store.finish`). False when the outcome was recorded already."""
     if not applies(job, book):
-        return store.finish(record)
+        return store.finish(record, pause_until=pause_until)
     seat = store.burst_seat(job.key)
     if seat.role is not SeatRole.LEADER:
-        return store.finish(record)
+        return store.finish(record, pause_until=pause_until)
     others = [m for m in store.close_burst(seat.burst) if m.key != job.key]
     if not others:
-        return store.finish_burst([record])
+        return store.finish_burst([record], pause_until=pause_until)
     together = f"answered together with {len(others)} more message{'s' * (len(others) > 1)}"
     led = replace(record, reason=f"{record.reason}; {together}" if record.reason else together)
     records: Sequence[DecisionRecord] = [
@@ -146,7 +154,7 @@ def finish(store: Store, job: Job, record: DecisionRecord, book: RuleBook) -> bo
             for member in others
         ),
     ]
-    return store.finish_burst(records)
+    return store.finish_burst(records, pause_until=pause_until)
 
 
 def _wait(book: RuleBook, job: Job, message: Message, state: LeadState, now: datetime) -> timedelta:

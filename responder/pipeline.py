@@ -236,7 +236,8 @@ class Responder:
             # A reservation made by an earlier attempt was decided with its own release.
             decided_with = job.sending.release if job.sending is not None else release
             record = replace(record, release=decided_with)
-            if not bursts.finish(self.store, job, record, book):
+            pause_until = self._pause_after(record, book)
+            if not bursts.finish(self.store, job, record, book, pause_until=pause_until):
                 log.info("job %s already had an outcome; this attempt's is dropped", job.key)
                 return self.store.decision(job.key)
         except StoreUnavailable as exc:
@@ -393,13 +394,17 @@ class Responder:
         return self._record(job, outcome, reason, rule, language=language)
 
     def _sent(self, job: Job, sending: Sending, reason: str, book: RuleBook) -> DecisionRecord:
-        """The reply is with the lead: apply its rule's pause, if any, and record it."""
-        rule = book.rule(sending.rule)
-        if rule is not None and rule.pause:
-            self.store.pause(job.lead.id, self.clock() + rule.pause)
+        """The reply is with the lead: its record (its rule's pause comes with it, see
+        :meth:`_pause_after`)."""
         return self._record(
             job, Outcome.SENT, reason, sending.rule, sending.reply, language=sending.language
         )
+
+    def _pause_after(self, record: DecisionRecord, book: RuleBook) -> datetime | None:
+        """Until when a sent reply's rule pauses the lead (None: it does not), written in the
+        step that records the outcome rather than a step of its own."""
+        rule = book.rule(record.rule) if record.outcome is Outcome.SENT else None
+        return self.clock() + rule.pause if rule is not None and rule.pause else None
 
     def _send(self, job: Job, sending: Sending, deadline: float) -> tuple[Outcome, str]:
         """Send the reply once. Returns SENT, or a refusal that is final (WINDOW_CLOSED, FAILED).

@@ -143,10 +143,13 @@ class Bursts(Protocol):
         joined, the leader first. Idempotent; members already finished are left out."""
         ...
 
-    def finish_burst(self, records: Sequence[DecisionRecord]) -> bool:
+    def finish_burst(
+        self, records: Sequence[DecisionRecord], *, pause_until: datetime | None = None
+    ) -> bool:
         """Record the outcomes of a burst's members, remove their jobs and the burst, in one
-        atomic step. ``records[0]`` is the leader's. Returns False, changing nothing, when the
-        leader's outcome is recorded already; a member recorded already is left as it is."""
+        atomic step. ``records[0]`` is the leader's. Returns False, changing nothing else,
+        when the leader's outcome is recorded already; a member recorded already is left as
+        it is. ``pause_until`` pauses the leader's lead as :meth:`Store.finish` does."""
         ...
 
 
@@ -197,11 +200,14 @@ class Store(Bursts, Protocol):
         """
         ...
 
-    def finish(self, record: DecisionRecord) -> bool:
+    def finish(self, record: DecisionRecord, *, pause_until: datetime | None = None) -> bool:
         """Record the outcome of job ``record.key`` and remove the job, atomically.
 
-        Idempotent: if an outcome is already recorded for that key, nothing changes and
-        False is returned.
+        Idempotent: if an outcome is already recorded for that key, nothing else changes and
+        False is returned. With ``pause_until`` (the pause a rule sets once its reply is
+        sent), the lead ``record.lead_id`` is also paused as :meth:`pause` does, in the same
+        step, whether or not the outcome was recorded already: the reply it follows has
+        gone out either way.
         """
         ...
 

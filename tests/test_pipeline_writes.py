@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from responder.engine.rulebook import RuleBook
+from responder.errors import OutcomeUnknown, PlatformUnavailable
 from responder.model import Job, LeadState, Outcome
 from responder.pipeline import Answer
 from responder.store.sqlite import SQLiteStore
@@ -126,3 +127,23 @@ def test_a_job_taken_over_folds_its_time_whatever_release_accepted_it(tmp_path: 
     record = p.recorded(p.takeover())  # the accepting process died before its sender ran
     assert record.outcome is Outcome.SENT
     assert p.store.lead_state("1").first_seen == NOW
+
+
+def test_a_rules_pause_is_written_with_the_outcome(p: Pipeline) -> None:
+    record = p.handled("Can I talk to a real person please")
+    assert record.outcome is Outcome.SENT and record.rule == "human-please"
+    assert p.store.lead_state("1").paused_until == NOW + timedelta(hours=24)
+    assert writes(p) == ["accept", "reserve_reply", "finish"]
+
+
+def test_a_reply_sent_before_a_crash_gets_its_rules_pause_from_the_takeover(
+    p: Pipeline,
+) -> None:
+    p.api.fail("reply", OutcomeUnknown("read timeout"), stored=True)
+    p.api.fail("conversation", PlatformUnavailable("503 Service Unavailable"))
+    assert p.run("Can I talk to a real person please") is None  # sent, but not known
+    assert p.store.lead_state("1").paused_until is None
+    record = p.recorded(p.takeover())
+    assert record.outcome is Outcome.SENT and "delivered by an earlier attempt" in record.reason
+    assert p.store.lead_state("1").paused_until == p.clock() + timedelta(hours=24)
+    assert len(p.api.replies) == 1

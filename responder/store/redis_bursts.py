@@ -23,6 +23,7 @@ from typing import Any
 from responder.model import DecisionRecord, Job, Sending
 from responder.ports import Seat, SeatRole
 from responder.store._convert import from_ts, ts_text
+from responder.store.redis_scripts import PAUSE_LEAD
 
 # KEYS: job hash, burst-of, burst-open, leases.
 # ARGV: job key, now, hold until, may open ('1'/'0'), key prefix.
@@ -97,11 +98,18 @@ return out
 """
 
 # KEYS: decisions stream, jobs stream, leases, unanswered stream.
-# ARGV: decision ttl, log cap, group, key prefix, unanswered cap, then per record: key,
-# record JSON, time, unmatched ('1'/'0'), lead id, text, normalised text (as FINISH does).
-FINISH = """
+# ARGV: decision ttl, log cap, group, key prefix, unanswered cap, pause the leader's lead
+# until ('' for none; applied even when the leader had an outcome already), then per
+# record: key, record JSON, time, unmatched ('1'/'0'), lead id, text, normalised text (as
+# FINISH does).
+FINISH = (
+    PAUSE_LEAD
+    + """
 local p = ARGV[4]
-for i = 6, #ARGV, 7 do
+if ARGV[6] ~= '' then
+  pause_lead(p .. 'lead:' .. ARGV[11], ARGV[6])
+end
+for i = 7, #ARGV, 7 do
   local key = ARGV[i]
   if redis.call('SET', p .. 'decision:' .. key, ARGV[i + 1], 'NX', 'EX', ARGV[1]) then
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'at', ARGV[i + 2], 'key', key,
@@ -110,7 +118,7 @@ for i = 6, #ARGV, 7 do
       redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'at', ARGV[i + 2],
                  'lead', ARGV[i + 4], 'text', ARGV[i + 5], 'n', ARGV[i + 6])
     end
-  elseif i == 6 then
+  elseif i == 7 then
     return 0
   end
   local job = p .. 'job:' .. key
@@ -122,7 +130,7 @@ for i = 6, #ARGV, 7 do
   end
   redis.call('ZREM', KEYS[3], key)
 end
-local burst = redis.call('GET', p .. 'burst-of:' .. ARGV[6])
+local burst = redis.call('GET', p .. 'burst-of:' .. ARGV[7])
 if burst then
   local members = p .. 'burst-members:' .. burst
   for _, key in ipairs(redis.call('LRANGE', members, 0, -1)) do
@@ -136,6 +144,7 @@ if burst then
 end
 return 1
 """
+)
 
 
 class RedisBursts:
@@ -189,8 +198,11 @@ class RedisBursts:
             for i in range(0, len(flat), 3)
         ]
 
-    def finish_burst(self, records: Sequence[DecisionRecord]) -> bool:
+    def finish_burst(
+        self, records: Sequence[DecisionRecord], *, pause_until: datetime | None = None
+    ) -> bool:
         args = [self._decision_ttl, self._decisions_cap, "workers", self._k, self._unanswered_cap]
+        args.append(ts_text(pause_until) if pause_until is not None else "")
         for r in records:
             data = json.dumps(r.to_dict(), separators=(",", ":"), ensure_ascii=False)
             unmatched = "1" if r.unmatched else "0"

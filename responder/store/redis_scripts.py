@@ -21,6 +21,17 @@ local function fold_inbound(lead, text)
 end
 """
 
+# Pauses a lead hash until the time given (text, Unix seconds), never shortening its pause.
+# Prefixed to the scripts that pause a lead.
+PAUSE_LEAD = """
+local function pause_lead(lead, text)
+  local current = redis.call('HGET', lead, 'paused_until')
+  if not current or tonumber(text) > tonumber(current) then
+    redis.call('HSET', lead, 'paused_until', text)
+  end
+end
+"""
+
 # KEYS: claim, jobs stream, job hash, leases, lead hash. ARGV: job key, payload, owner, lease
 # end, claim TTL, group, attempts, sending JSON ('' for none), the message's time to fold
 # into the lead ('' for none). 1 if accepted, 0 (changing nothing) for a duplicate.
@@ -84,10 +95,16 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
 """
 
-# KEYS: record, log, job hash, jobs stream, leases, unanswered stream. ARGV: record JSON,
-# record TTL, log cap, job key, group, at, unmatched ('1' or '0'), unanswered cap, lead id,
-# text, normalised text. 1 if recorded, 0 if the key had an outcome already.
-FINISH = """
+# KEYS: record, log, job hash, jobs stream, leases, unanswered stream, lead hash. ARGV:
+# record JSON, record TTL, log cap, job key, group, at, unmatched ('1' or '0'), unanswered
+# cap, lead id, text, normalised text, pause the lead until ('' for none; applied even when
+# the key had an outcome already). 1 if recorded, 0 if the key had an outcome already.
+FINISH = (
+    PAUSE_LEAD
+    + """
+if ARGV[12] ~= '' then
+  pause_lead(KEYS[7], ARGV[12])
+end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   return 0
 end
@@ -106,6 +123,7 @@ end
 redis.call('ZREM', KEYS[5], ARGV[4])
 return 1
 """
+)
 
 # KEYS: lead hash, pauses hash. ARGV: the message's time, lead id. Returns the lead hash
 # (flat) and the JSON of the people's pauses of the lead and of everyone (nil when none).
@@ -155,17 +173,19 @@ end
 return removed
 """
 
-PAUSE = """
-local current = redis.call('HGET', KEYS[1], 'paused_until')
-if not current or tonumber(ARGV[1]) > tonumber(current) then
-  redis.call('HSET', KEYS[1], 'paused_until', ARGV[1])
-end
+PAUSE = (
+    PAUSE_LEAD
+    + """
+pause_lead(KEYS[1], ARGV[1])
 return 0
 """
+)
 
 # KEYS: claim, lead hash. ARGV: pause until, claim TTL in seconds, now. 1 if it paused, else 0
 # (claimed already while the lead is still paused).
-PAUSE_ONCE = """
+PAUSE_ONCE = (
+    PAUSE_LEAD
+    + """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
   local paused = redis.call('HGET', KEYS[2], 'paused_until')
   if paused and tonumber(paused) > tonumber(ARGV[3]) then
@@ -173,12 +193,10 @@ if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
   end
   redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
-local current = redis.call('HGET', KEYS[2], 'paused_until')
-if not current or tonumber(ARGV[1]) > tonumber(current) then
-  redis.call('HSET', KEYS[2], 'paused_until', ARGV[1])
-end
+pause_lead(KEYS[2], ARGV[1])
 return 1
 """
+)
 
 RESERVE = """
 if redis.call('HGET', KEYS[1], 'k:' .. string.sub(ARGV[2], 3)) == ARGV[9] then

@@ -249,7 +249,7 @@ class RedisStore(RedisLeads, RedisBursts):
         with self._guard():
             return bool(self._renew(keys=keys, args=args))
 
-    def finish(self, record: DecisionRecord) -> bool:
+    def finish(self, record: DecisionRecord, *, pause_until: datetime | None = None) -> bool:
         keys = [
             self._k + "decision:" + record.key,
             self._log,
@@ -257,11 +257,13 @@ class RedisStore(RedisLeads, RedisBursts):
             self._jobs,
             self._leases,
             self._unanswered,
+            self._k + "lead:" + record.lead_id,
         ]
         data = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False)
         args = [data, self._decision_ttl, self._decisions_cap, record.key, GROUP]
         args += [ts_text(record.at), "1" if record.unmatched else "0", self._unanswered_cap]
         args += [record.lead_id, record.text, record.normalized]
+        args.append(ts_text(pause_until) if pause_until is not None else "")
         with self._guard():
             return bool(self._finish(keys=keys, args=args))
 

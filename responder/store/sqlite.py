@@ -251,8 +251,10 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
             )
         return cur.rowcount == 1
 
-    def finish(self, record: DecisionRecord) -> bool:
+    def finish(self, record: DecisionRecord, *, pause_until: datetime | None = None) -> bool:
         with self._tx() as db:
+            if pause_until is not None:
+                db.execute(sql.PAUSE, (record.lead_id, to_ts(pause_until)))
             cur = db.execute(sql.INSERT_DECISION, sql.decision_row(record))
             if cur.rowcount == 0:
                 return False

@@ -100,15 +100,19 @@ class SQLiteBursts:
             for payload, attempts, sending in rows
         ]
 
-    def finish_burst(self, records: Sequence[DecisionRecord]) -> bool:
+    def finish_burst(
+        self, records: Sequence[DecisionRecord], *, pause_until: datetime | None = None
+    ) -> bool:
         with self._tx() as db:
+            if pause_until is not None:
+                db.execute(sql.PAUSE, (records[0].lead_id, to_ts(pause_until)))
             burst = db.execute(
                 "SELECT burst FROM burst_members WHERE job_key = ?", (records[0].key,)
             ).fetchone()
             for index, record in enumerate(records):
                 cur = db.execute(sql.INSERT_DECISION, sql.decision_row(record))
                 if cur.rowcount == 0 and index == 0:
-                    return False  # nothing written yet: the transaction commits no change
+                    return False  # nothing written but the pause, if any
                 db.execute("DELETE FROM jobs WHERE key = ?", (record.key,))
             if burst is not None:
                 db.execute("DELETE FROM burst_members WHERE burst = ?", burst)

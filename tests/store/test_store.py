@@ -213,6 +213,22 @@ def test_finish_records_the_outcome_removes_the_job_and_is_idempotent(store: Sto
     assert list(store.decisions()) == [first]
 
 
+def test_finish_pauses_the_lead_in_the_same_step_even_when_recorded_already(
+    store: Store,
+) -> None:
+    store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
+    store.pause("lead-1", T0 + 2 * HOUR)
+    sent = record("m1", rule="handoff", reply="A person will answer")
+    assert store.finish(sent, pause_until=T0 + HOUR) is True
+    assert store.decision("m1") == sent and store.pending() == 0
+    assert store.lead_state("lead-1").paused_until == T0 + 2 * HOUR  # never shortened
+    # A copy whose reply also went out: its record is dropped, its pause still counts.
+    assert store.finish(sent, pause_until=T0 + 3 * HOUR) is False
+    assert store.lead_state("lead-1").paused_until == T0 + 3 * HOUR
+    assert store.finish(record("m2", lead="lead-2")) is True
+    assert store.lead_state("lead-2").paused_until is None
+
+
 def test_finish_after_a_takeover_counts_once(store: Store) -> None:
     store.accept(make_job("m1"), owner="a", lease=LEASE, now=T0)
     store.reclaim(owner="b", lease=LEASE, now=T0 + 2 * LEASE)

@@ -106,6 +106,22 @@ def test_finishing_a_burst_records_every_member_and_removes_it(store: Store) -> 
     assert not store.finish_burst(records)  # the leader's outcome is recorded: nothing changes
 
 
+def test_finishing_a_burst_pauses_its_lead_in_the_same_step(store: Store) -> None:
+    accepted(store, "m1", "m2", lead="lead-2")
+    burst = join(store, "m1", lead="lead-2").burst
+    join(store, "m2", at=1, lead="lead-2")
+    store.close_burst(burst)
+    records = [record(key, lead="lead-2") for key in ("m1", "m2")]
+    until = T0 + timedelta(hours=24)
+    assert store.finish_burst(records, pause_until=until)
+    assert store.lead_state("lead-2").paused_until == until
+    assert store.lead_state("lead-1").paused_until is None
+    later = until + timedelta(hours=1)
+    assert not store.finish_burst(records, pause_until=later)  # recorded: only the pause
+    assert store.lead_state("lead-2").paused_until == later
+    assert [store.decision(key) for key in ("m1", "m2")] == records
+
+
 def test_finishing_a_burst_changes_nothing_once_the_leader_is_recorded(store: Store) -> None:
     accepted(store, "m1", "m2")
     join(store, "m1")
