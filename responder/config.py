@@ -77,6 +77,8 @@ class Config:
     # How gunicorn serves it (read by responder/server/gunicorn_conf.py).
     bind: str = "127.0.0.1:8080"
     workers: int = 2
+    # Each worker on a core of its own (responder/server/cores.py).
+    pin_workers: bool = True
     threads: int = 8
     # A client must send a request's headers, then its body, within these (responder/server/
     # worker.py); until then it holds a socket, never a thread.
@@ -215,6 +217,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Any]] = {
     "RESPONDER_RETENTION": ("retention", parse_duration),
     "RESPONDER_BIND": ("bind", _bind),
     "RESPONDER_WORKERS": ("workers", _count),
+    "RESPONDER_PIN_WORKERS": ("pin_workers", _flag),
     "RESPONDER_THREADS": ("threads", _count),
     "RESPONDER_HEADER_TIMEOUT": ("header_timeout", parse_duration),
     "RESPONDER_BODY_TIMEOUT": ("body_timeout", parse_duration),

@@ -5,7 +5,8 @@ Loaded with ``gunicorn -c python:responder.server.gunicorn_conf``.
 - the service's own worker (responder/server/worker.py): an event loop holds the connections,
   so clients that connect and stop sending cost a socket each and never a thread, and a pool
   of threads runs the Flask app on complete requests only.
-- two worker processes by default (one per core of a small machine); each also runs the
+- two worker processes by default (one per core of a small machine), each on a core of its
+  own (responder/server/cores.py); each also runs the
   sender pool that talks to the ABC API (see responder/server/service.py), so the sending
   capacity grows with the workers.
 - ``timeout`` kills a worker stuck for 30 s; its jobs come back to another worker after
@@ -24,6 +25,7 @@ from typing import Any
 
 from responder.config import load_config, metrics_multiprocess_folder, share_metrics_folder
 from responder.lifeline import end_with_serve
+from responder.server.cores import choose_core, pin
 from responder.server.logs import GunicornLogger, configure_logging
 
 _config = load_config(check=False)
@@ -74,9 +76,20 @@ def child_exit(server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
+def pre_fork(server: Any, worker: Any) -> None:
+    """Choose the worker's core here, in the master, which knows every live worker's: chosen
+    in the workers themselves, two starting at once could pick the same one."""
+    if _config.pin_workers:
+        worker.core = choose_core(getattr(w, "core", None) for w in server.WORKERS.values())
+
+
 def post_fork(server: Any, worker: Any) -> None:
-    """Send the responder's own log lines where gunicorn's go, in one format, with control
-    characters escaped (see responder/server/logs.py)."""
+    """Run on the core chosen for this worker (responder/server/cores.py). Send the
+    responder's own log lines where gunicorn's go, in one format, with control characters
+    escaped (see responder/server/logs.py)."""
+    core = getattr(worker, "core", None)
+    if core is not None:
+        pin(core)
     configure_logging(loglevel, _config.log_format)
 
 
