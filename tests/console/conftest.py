@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,9 +14,23 @@ from responder.accounts import Role
 from responder.console.accounts import add_account
 from responder.simulator import Simulator
 from responder.store import open_accounts
-from tests.harness import API_KEY, ROOT, SECRET, service_config
+from tests.harness import API_KEY, ROOT, SECRET, Running, serve_in_thread, service_config
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PASSWORD = "correct horse battery"
+# Debian's chromium (browser downloads are impossible here); the browser test modules skip
+# without it (tests/console/test_browser.py).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWER_PASSWORD = "only looking here"
 
 
@@ -55,3 +69,22 @@ def add_people(book: Path) -> None:
         add_account(accounts, "vic", Role.VIEWER, VIEWER_PASSWORD, by="test")
     finally:
         accounts.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless chromium for a module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(sim: Simulator, book: Path) -> Iterator[Running]:
+    """The service with the console, its people added, over real HTTP in this process."""
+    add_people(book)
+    with serve_in_thread(console_config(sim, book)) as running:
+        yield running

@@ -8,19 +8,17 @@ Set RESPONDER_SCREENSHOTS=1 to write each page at 1280 and 375 px into docs/cons
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from responder.simulator import Simulator
-from tests.console.conftest import PASSWORD, VIEWER_PASSWORD, add_people, console_config
+from tests.console.conftest import CHROMIUM, PASSWORD, VIEWER_PASSWORD, console_config
 from tests.harness import ROOT, Running, serve_in_thread, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, expect
 except ImportError:  # pragma: no cover - the dev dependencies install it
     pytest.skip(
         "browser tests skipped: the playwright package is not installed", allow_module_level=True
@@ -31,33 +29,10 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = ROOT / "docs" / "console"
 PHONE = {"width": 375, "height": 740}
 LAPTOP = {"width": 1280, "height": 900}
 NEW_REPLY = "Hi {{ lead.first_name | default('there') }}! Every cake we bake is gluten free."
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(sim: Simulator, book: Path) -> Iterator[Running]:
-    add_people(book)
-    with serve_in_thread(console_config(sim, book)) as running:
-        yield running
 
 
 def open_page(browser: Browser, size: dict[str, int] = LAPTOP) -> Page:

@@ -8,7 +8,6 @@ write the page at 1280 and 375 px into docs/console/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,12 +15,8 @@ import pytest
 
 from responder.instances import INSTANCE_FORGOTTEN, Instance
 from responder.model import utcnow
-from responder.simulator import Simulator
 from responder.store import open_instances
-from tests.console.conftest import add_people, console_config
 from tests.console.test_browser import (  # skips this module too without a browser
-    ARGS,
-    CHROMIUM,
     LAPTOP,
     PHONE,
     Browser,
@@ -31,26 +26,10 @@ from tests.console.test_browser import (  # skips this module too without a brow
     log_in,
     open_page,
     shoot,
-    sync_playwright,
 )
-from tests.harness import Running, serve_in_thread
+from tests.harness import Running
 
 OTHER = "web-2:4242:b2c3"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(sim: Simulator, book: Path) -> Iterator[Running]:
-    add_people(book)
-    with serve_in_thread(console_config(sim, book)) as running:
-        yield running
 
 
 def other_serves(book: Path, release: int) -> None:

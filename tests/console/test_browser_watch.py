@@ -17,8 +17,6 @@ from responder.model import DecisionRecord, Pause, utcnow
 from responder.simulator import Simulator
 from tests.console.conftest import VIEWER_PASSWORD, add_people, console_config
 from tests.console.test_browser import (  # skips this module too without a browser
-    ARGS,
-    CHROMIUM,
     PHONE,
     Browser,
     ask,
@@ -28,7 +26,6 @@ from tests.console.test_browser import (  # skips this module too without a brow
     log_in,
     open_page,
     shoot,
-    sync_playwright,
 )
 from tests.harness import Running, serve_in_thread, wait_for
 
@@ -38,16 +35,9 @@ XSS = "<img src=x onerror=alert(1)>"
 ANSWER_ANYTHING = ("after-hours", "welcome", "fallback")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def served(sim: Simulator, book: Path) -> Iterator[Running]:
+    """The console's service with the rules that answer anything switched off."""
     add_people(book)
     for entry in rulefiles.entries(book / "rules")[0]:
         if entry.name in ANSWER_ANYTHING:
