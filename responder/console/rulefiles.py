@@ -23,34 +23,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from responder.engine.folder import read_folder
+from responder.engine.validation import RULE_KEYS
 
-# The order the rules guide writes a rule's keys in; a key the form adds goes in its place.
-KEY_ORDER = (
-    "name",
-    "description",
-    "enabled",
-    "keywords",
-    "all",
-    "exclude",
-    "regex",
-    "word_forms",
-    "typos",
-    "channels",
-    "tags",
-    "locales",
-    "during",
-    "outside",
-    "first_message",
-    "fallback",
-    "short_ok",
-    "reply",
-    "text",
-    "attachment",
-    "cooldown",
-    "pause",
-    "examples",
-    "counterexamples",
-)
 LIST_KEYS = ("keywords", "all", "exclude", "examples", "counterexamples")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml")
 
@@ -210,10 +184,12 @@ def _styled(key: str, value: Any, old: Any) -> Any:
 
 
 def _position(rule: CommentedMap, key: str) -> int:
-    rank = KEY_ORDER.index(key) if key in KEY_ORDER else len(KEY_ORDER)
+    """Where a key the form adds goes: in its place in the order the rules guide writes a
+    rule's keys (RULE_KEYS), after the keys before it."""
+    rank = RULE_KEYS.index(key) if key in RULE_KEYS else len(RULE_KEYS)
     position = 0
     for place, existing in enumerate(rule):
-        existing_rank = KEY_ORDER.index(existing) if existing in KEY_ORDER else len(KEY_ORDER)
+        existing_rank = RULE_KEYS.index(existing) if existing in RULE_KEYS else len(RULE_KEYS)
         if existing_rank <= rank:
             position = place + 1
     return position

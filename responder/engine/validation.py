@@ -23,6 +23,7 @@ from responder.engine.yamlfile import Located
 # The longest ``gather``: a burst is answered at most three times this long after it opened.
 MAX_GATHER = timedelta(seconds=30)
 
+# Every key a rule may have, in the order the rules guide (docs/rules.md) writes them.
 RULE_KEYS = (
     "name",
     "description",
@@ -31,6 +32,8 @@ RULE_KEYS = (
     "all",
     "exclude",
     "regex",
+    "word_forms",
+    "typos",
     "channels",
     "tags",
     "locales",
@@ -38,6 +41,7 @@ RULE_KEYS = (
     "outside",
     "first_message",
     "fallback",
+    "short_ok",
     "reply",
     "text",
     "attachment",
@@ -46,9 +50,6 @@ RULE_KEYS = (
     "gather",
     "examples",
     "counterexamples",
-    "short_ok",
-    "word_forms",
-    "typos",
 )
 # Keys that make a rule fire on something; a rule with none of them answers everything.
 CONDITION_KEYS = (
