@@ -1,7 +1,11 @@
 """The embedded state store: one SQLite file shared by every thread and process of the host.
 
-Each thread gets its own connection (SQLite connections must not be shared between threads
-that use them at once). The file runs in WAL mode so readers never wait for the writer;
+Each thread reads on a connection of its own (SQLite connections must not be shared between
+threads that use them at once); the writes of a process take turns on one connection, because a
+connection drops its whole page cache whenever another connection has written since its last
+transaction: with a writer per thread, every write read again each page it touched, where the
+shared one finds them cached after the process's own writes. The file runs in WAL mode so
+readers never wait for the writer;
 ``synchronous=NORMAL`` keeps commits cheap (a power cut may lose the last transactions, never
 corrupt the file); a busy timeout makes concurrent writers queue instead of failing. Every
 read-modify-write runs inside ``BEGIN IMMEDIATE``, which takes the single write lock before
@@ -71,6 +75,7 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
         self._writer = threading.Lock()
         self._local = threading.local()
         self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._writing: sqlite3.Connection | None = None  # the writers' one, used under _writer
         # Connections inherited over fork() belong to the parent: never used nor closed here.
         self._inherited: list[sqlite3.Connection] = []
         self._pid = os.getpid()
@@ -91,18 +96,37 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
     # -- connections ------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:
-            self._after_fork()
+        """This thread's connection, for reading."""
+        self._check_fork()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
+        conn = self._open()
+        with self._lock:
+            self._close_dead_threads()
+            self._conns.append((threading.current_thread(), conn))
+        self._local.conn = conn
+        return conn
+
+    def _write_conn(self) -> sqlite3.Connection:
+        """The process's connection for writing; only called with ``_writer`` held."""
+        if self._writing is None:
+            conn = self._open()
+            with self._lock:
+                if self._closed:  # close() ran while this one was being opened
+                    conn.close()
+                    raise StoreUnavailable(f"The state store {self.path} has been closed.")
+                self._writing = conn
+        return self._writing
+
+    def _open(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreUnavailable(f"The state store {self.path} has been closed.")
         conn = sqlite3.connect(
             self.path,
             timeout=self._busy_timeout,
             isolation_level=None,  # transactions are opened explicitly
-            check_same_thread=False,  # only close() touches another thread's connection
+            check_same_thread=False,  # used by one thread at a time, not always the same one
             cached_statements=64,
         )
         try:
@@ -110,11 +134,11 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
         except sqlite3.Error:
             conn.close()
             raise
-        with self._lock:
-            self._close_dead_threads()
-            self._conns.append((threading.current_thread(), conn))
-        self._local.conn = conn
         return conn
+
+    def _check_fork(self) -> None:
+        if os.getpid() != self._pid:
+            self._after_fork()
 
     def _close_dead_threads(self) -> None:
         """Close connections of threads that ended (their thread-local is gone with them)."""
@@ -132,6 +156,9 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
         self._lock = threading.Lock()
         self._writer = threading.Lock()
         self._inherited.extend(conn for _, conn in self._conns)
+        if self._writing is not None:
+            self._inherited.append(self._writing)
+            self._writing = None
         self._conns = []
         self._local = threading.local()
         self._pid = os.getpid()
@@ -168,8 +195,9 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction; ``write`` takes the write lock up front (BEGIN IMMEDIATE)."""
+        self._check_fork()  # before taking _writer, which a fork replaces
         with self._guard(), self._queued() if write else nullcontext():
-            conn = self._conn()
+            conn = self._write_conn() if write else self._conn()
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
@@ -336,4 +364,7 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
             conns, self._conns = self._conns, []
             for _, conn in conns:
                 conn.close()
+            if self._writing is not None:
+                self._writing.close()
+                self._writing = None
             self._local = threading.local()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -128,6 +129,8 @@ def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:
     ready.wait()
     connections = [conn for _, conn in store._conns]
     assert len(connections) == 4  # the opening thread's and one per worker thread
+    assert store._writing is not None  # the writers' one, opened to create the schema
+    connections.append(store._writing)
     store.close()
     finish.set()
     for thread in threads:
@@ -150,6 +153,59 @@ def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             finished.execute("SELECT 1")
         assert worker not in [thread for thread, _ in store._conns]
+    finally:
+        store.close()
+
+
+def test_the_writes_of_every_thread_go_through_one_connection(tmp_path: Path) -> None:
+    """A connection forgets its cached pages whenever another one has written: writers that
+    take turns on one connection find the pages of the process's own last write cached."""
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        accepted: list[bool] = []
+
+        def write(i: int) -> None:
+            store.pending()  # a read first: this thread's own connection exists
+            accepted.append(store.accept(make_job(f"m{i}"), owner="a", lease=LEASE, now=T0))
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert accepted == [True] * 8
+        assert store.pending() == 8
+        assert store._writing is not None
+        # Each accept changed two rows (its claim and its job), all of them on that connection.
+        assert store._writing.total_changes == 16
+        assert [conn.total_changes for _, conn in store._conns] == [0] * len(store._conns)
+    finally:
+        store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_a_forked_process_writes_on_a_connection_of_its_own(tmp_path: Path) -> None:
+    """gunicorn forks its workers: a child never writes through its parent's connection."""
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        assert store.accept(make_job("parent"), owner="a", lease=LEASE, now=T0)
+        inherited = store._writing
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            try:
+                took = store.accept(make_job("child"), owner="b", lease=LEASE, now=T0)
+                own = store._writing is not None and store._writing is not inherited
+                os.write(write, f"{took} {own} {store.pending()}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        _, status = os.waitpid(child, 0)
+        with os.fdopen(read) as pipe:
+            assert pipe.read() == "True True 2"
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert store._writing is inherited  # the parent's own is untouched
+        assert store.accept(make_job("child"), owner="a", lease=LEASE, now=T0) is False
     finally:
         store.close()
 
