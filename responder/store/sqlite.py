@@ -41,6 +41,14 @@ from responder.store.sqlite_leads import SQLiteLeads
 # Below this much free space a write may fail half-way through a delivery: not ready.
 MIN_FREE_BYTES = 16 * 1024 * 1024
 
+# The write-ahead log is copied back into the file once it holds this many pages (SQLite's
+# default is 1,000), by the writer whose commit crosses the mark. A delivery writes about 20
+# pages, most of them the same few index pages again: at 1,000 a copy came every 50 or so
+# deliveries, at 10,000 each page written many times between two copies is copied once. It
+# saves 15 % of the store's and the pipeline's work per message (bench/gather.py), for a log
+# of up to 40 MB beside the file.
+CHECKPOINT_PAGES = 10_000
+
 # Errors that point at a mistake in this code rather than at an unusable database.
 _BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
@@ -131,6 +139,7 @@ class SQLiteStore(SQLiteLeads, SQLiteBursts):
         )
         try:
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
         except sqlite3.Error:
             conn.close()
             raise

@@ -19,7 +19,7 @@ from responder.model import DecisionRecord, Job, Lead, Message, Outcome, Pause
 from responder.ports import CLAIM_TTL
 from responder.store import open_store
 from responder.store._convert import from_ts
-from responder.store.sqlite import SQLiteStore
+from responder.store.sqlite import CHECKPOINT_PAGES, SQLiteStore
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -183,6 +183,23 @@ def test_the_writes_of_every_thread_go_through_one_connection(tmp_path: Path) ->
         store.close()
 
 
+def test_the_log_is_copied_back_only_once_it_holds_many_pages(tmp_path: Path) -> None:
+    """Each page written many times between two copies into the file is copied once."""
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    try:
+        (page,) = store._conn().execute("PRAGMA page_size").fetchone()
+        frame = page + 24  # each page in the log has a header of its own
+        for i in range(600):
+            job = make_job(f"m{i}")
+            store.accept(job, owner="a", lease=LEASE, now=T0, inbound_at=T0)
+        frames = path.with_name("state.db-wal").stat().st_size // frame
+        # SQLite's default would have copied the log back, and begun it again, at 1,000.
+        assert 1_500 < frames < CHECKPOINT_PAGES
+    finally:
+        store.close()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
 def test_a_forked_process_writes_on_a_connection_of_its_own(tmp_path: Path) -> None:
     """gunicorn forks its workers: a child never writes through its parent's connection."""
@@ -228,7 +245,7 @@ _CHILD = """
 import sys
 from datetime import UTC, datetime, timedelta
 from responder.model import Job, Lead, Message
-from responder.store.sqlite import SQLiteStore
+from responder.store.sqlite import CHECKPOINT_PAGES, SQLiteStore
 
 path, owner = sys.argv[1], sys.argv[2]
 now = datetime(2025, 3, 1, tzinfo=UTC)
