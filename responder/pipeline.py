@@ -2,16 +2,17 @@
 
 ::
 
-    webhook side, inside the request (fast, never waits on the ABC API):
+    webhook side, inside the request (fast, never waits on the ABC API; responder.intake):
         verify  ->  parse  ->  claim (store.accept: dedupe + persist + the lead's inbound
                                       time, one step)  ->  dispatch
     sender side, on a pool thread (or after a crash, on whichever process reclaims the job):
         [hydrate]  ->  decide  ->  send  ->  record (store.finish: exactly one outcome)
 
-:class:`Responder` owns those steps and nothing else: the Flask adapter calls
-:meth:`Responder.receive`, the sender pool calls :meth:`Responder.handle`. It talks to the
-platform through :class:`PlatformApi` (implemented over HTTP by ``responder.platform.client``) and
-keeps no state of its own except a short-lived cache of channel connections.
+:class:`Responder` is the one entry point for both: the Flask adapter calls
+:meth:`Responder.receive`, which hands the delivery to its :class:`~responder.intake.Intake`,
+and the sender pool calls :meth:`Responder.handle`. It talks to the platform through
+:class:`PlatformApi` (implemented over HTTP by ``responder.platform.client``) and keeps no
+state of its own except a short-lived cache of channel connections.
 """
 
 from __future__ import annotations
@@ -22,19 +23,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from responder import gather as bursts
 from responder import leases
 from responder.config import Config
 from responder.connections import ConnectionCache
-from responder.duplicates import record_duplicate
 from responder.engine.decide import decide
-from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
-    DeliveryRejected,
-    MalformedDelivery,
     OutcomeUnknown,
     PlatformRejected,
     PlatformUnavailable,
@@ -45,9 +41,9 @@ from responder.errors import (
 )
 from responder.events import NO_EVENTS, Events, log_fields
 from responder.first_contact import settle_first_contact
-from responder.inbound import inbound_at, noted_at_accept
+from responder.inbound import noted_at_accept
+from responder.intake import Answer, Intake
 from responder.model import (
-    TEXT_KEPT,
     DecisionRecord,
     Direction,
     Job,
@@ -56,30 +52,13 @@ from responder.model import (
     Sending,
     utcnow,
 )
-from responder.platform.deliveries import (
-    EVENT_CONVERSATION_CREATED,
-    EVENT_ESCALATION,
-    HEADER_DELIVERY,
-    HEADER_EVENT,
-    HEADER_SIGNATURE,
-    HEADER_TIMESTAMP,
-    parse_delivery,
-)
 from responder.platform.messages import hydrate, needs_hydration, not_after, reply_present
-from responder.platform.signature import check_timestamp, verify_signature
 from responder.ports import PlatformApi, Store
 from responder.quiet import blocked_reason, held_reason, step_back
+from responder.records import outcome_record
 from responder.window import closed_reason, window_closes
 
 log = logging.getLogger("responder.pipeline")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The webhook's answer, before any web framework touches it."""
-
-    status: int
-    body: Mapping[str, Any]
 
 
 @dataclass
@@ -102,11 +81,15 @@ class Responder:
     events: Events = NO_EVENTS
     _channels: ConnectionCache = field(init=False, repr=False)
     _live: tuple[RuleBook, int | None] = field(init=False, repr=False)
+    _intake: Intake = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         ttl = self.config.connections_ttl.total_seconds()
         self._channels = ConnectionCache(ttl, self.monotonic)
         self._live = (self.book, self.release)
+        self._intake = Intake(
+            self.config, self.store, self.owner, self.dispatch, self.clock, lambda: self._live
+        )
 
     def serve(self, book: RuleBook, release: int | None) -> None:
         """Decide with ``book`` from now on. One assignment: a job reads the pair once, so it
@@ -114,81 +97,10 @@ class Responder:
         self._live = (book, release)
         self.book, self.release = book, release
 
-    # -- webhook side ----------------------------------------------------------------------
-
     def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
-        """Verify, parse and claim one delivery; dispatch a new inbound message for sending.
-
-        Raises DeliveryRejected (with its HTTP status) for a delivery to refuse, and
-        StoreUnavailable when the job cannot be persisted (the platform should redeliver).
-        A signed delivery gets no other error: whatever else goes wrong with it is logged and
-        refused as MalformedDelivery, or recorded as the message's ``failed`` outcome.
-        """
-        now = self.clock()
-        header = {name.lower(): value for name, value in headers.items()}.get  # case-insensitive
-        verify_signature(body, header(HEADER_SIGNATURE.lower()), self.config.webhook_secrets)
-        check_timestamp(
-            header(HEADER_TIMESTAMP.lower()),
-            now=now.timestamp(),
-            tolerance=self.config.timestamp_tolerance.total_seconds(),
-        )
-        try:
-            return self._take(
-                body, header(HEADER_EVENT.lower()), header(HEADER_DELIVERY.lower()), now
-            )
-        except (DeliveryRejected, StoreUnavailable):
-            raise
-        except Exception as exc:  # a bug met by a signed body: a 500 would be redelivered forever
-            log.exception("delivery refused: unexpected error")
-            raise MalformedDelivery("The delivery could not be read.") from exc
-
-    def _take(
-        self, body: bytes, event: str | None, delivery_id: str | None, now: datetime
-    ) -> Answer:
-        """Parse and claim a verified delivery. Escalations and messages without an id are
-        keyed on the hash of the signed body: the delivery header is not signed, and a
-        captured body replayed under a new one must be a duplicate."""
-        delivery = parse_delivery(body, event_header=event, delivery_id=delivery_id)
-        body_key = f"body:{delivery.digest}"
-        if delivery.event_type == EVENT_ESCALATION and delivery.lead is not None:
-            until = now + self.config.escalation_pause
-            if not self.store.pause_once(body_key, delivery.lead.id, until, now=now):
-                log.info("lead %s: escalation delivered again; already paused", delivery.lead.id)
-                return Answer(200, {"status": "duplicate"})
-            log.info("lead %s asked for a person: paused until %s", delivery.lead.id, until)
-            return Answer(200, {"status": "paused"})
-        if delivery.message is None or delivery.lead is None:
-            return Answer(200, {"status": "ignored"})
-        assert delivery.event_type == EVENT_CONVERSATION_CREATED
-        job = Job(
-            key=f"msg:{delivery.message.id}" if delivery.message.id else body_key,
-            lead=delivery.lead,
-            message=not_after(delivery.message, now),
-            accepted_at=now,
-            delivery_id=delivery.delivery_id,
-        )
-        try:
-            accepted = self.store.accept(
-                job,
-                owner=self.owner,
-                lease=self.config.lease,
-                now=now,
-                inbound_at=inbound_at(job.message),
-            )
-        except StoreUnavailable:
-            raise
-        except Exception as exc:  # a bug: the message gets an outcome, not redelivered forever
-            log.exception("job %s could not be accepted", job.key)
-            reason = f"the delivery could not be stored ({type(exc).__name__})"
-            record = replace(self._record(job, Outcome.FAILED, reason), release=self._live[1])
-            if self.store.finish(record):
-                return Answer(202, {"status": "accepted"})
-            return Answer(200, {"status": "duplicate"})
-        if not accepted:
-            record_duplicate(self.store, job, now=now, zone=self.book.settings.timezone)
-            return Answer(200, {"status": "duplicate"})
-        self.dispatch(job)
-        return Answer(202, {"status": "accepted"})
+        """The webhook side (:class:`responder.intake.Intake`): verify, parse and claim one
+        delivery, and dispatch a new inbound message to :meth:`handle`."""
+        return self._intake.receive(body, headers)
 
     # -- sender side -----------------------------------------------------------------------
 
@@ -465,18 +377,14 @@ class Responder:
         *,
         language: str = "",
     ) -> DecisionRecord:
-        return DecisionRecord(
-            key=job.key,
-            lead_id=job.lead.id,
-            outcome=outcome,
+        return outcome_record(
+            job,
+            outcome,
+            reason,
             at=self.clock(),
+            book=self._live[0],
             rule=rule,
-            reason=reason,
-            reply=reply if outcome in (Outcome.SENT, Outcome.DRY_RUN) else "",
-            message_id=job.message.id,
-            text=job.message.text[:TEXT_KEPT],
-            normalized=normalize(job.message.text)[:TEXT_KEPT],
-            unmatched=outcome is Outcome.NO_MATCH or rule in self._live[0].fallback_names,
+            reply=reply,
             language=language,
         )
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from responder.config import Config
 from responder.errors import DeliveryRejected
+from responder.intake import Answer
 from responder.model import DecisionRecord, Job
-from responder.pipeline import Answer, Responder
+from responder.pipeline import Responder
 from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     HEADER_DELIVERY,

@@ -22,8 +22,9 @@ from typing import Any
 from responder.config import Config
 from responder.engine.loader import load_rulebook
 from responder.engine.rulebook import RuleBook
+from responder.intake import Answer
 from responder.model import Connection, DecisionRecord, Job, Message, SenderType
-from responder.pipeline import Answer, Responder
+from responder.pipeline import Responder
 from responder.platform.api_bodies import parse_conversation
 from responder.platform.deliveries import EVENT_CONVERSATION_CREATED, build_delivery
 from responder.ports import Store

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from responder.errors import MalformedDelivery
+from responder.intake import Answer
 from responder.model import Outcome
-from responder.pipeline import Answer
 from responder.platform.deliveries import EVENT_ESCALATION
 from responder.ports import Store
 from tests.hostile_harness import HOUR, Desk, message_body
@@ -130,7 +130,7 @@ def test_an_unexpected_error_while_reading_is_a_400(
     def broken(*args: object, **kwargs: object) -> None:
         raise TypeError("a bug")
 
-    monkeypatch.setattr("responder.pipeline.parse_delivery", broken)
+    monkeypatch.setattr("responder.intake.parse_delivery", broken)
     with pytest.raises(MalformedDelivery) as refused:
         desk.post(message_body())
     assert refused.value.status == 400 and "bug" not in str(refused.value)

@@ -22,8 +22,8 @@ from responder.errors import (
     PlatformRejected,
     StaleDelivery,
 )
+from responder.intake import Answer
 from responder.model import Connection, Outcome
-from responder.pipeline import Answer
 from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,

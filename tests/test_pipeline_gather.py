@@ -12,8 +12,9 @@ import pytest
 
 from responder.engine.rulebook import RuleBook
 from responder.errors import OutcomeUnknown, PlatformRejected, PlatformUnavailable
+from responder.intake import Answer
 from responder.model import DecisionRecord, Job, Outcome
-from responder.pipeline import Answer, Responder
+from responder.pipeline import Responder
 from responder.store.sqlite import SQLiteStore
 from tests.pipeline_harness import EDGE, SECOND, Pipeline
 from tests.rulebooks import book_from

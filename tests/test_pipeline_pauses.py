@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from responder.errors import PlatformUnavailable
+from responder.intake import Answer
 from responder.model import EVERYONE, Connection, DecisionRecord, Outcome, Pause
-from responder.pipeline import Answer, Responder
+from responder.pipeline import Responder
 from tests.pipeline_harness import HOURS_QUESTION, HOURS_REPLY, NOW, SECOND, Pipeline
 from tests.rulebooks import book_from
 

@@ -19,8 +19,8 @@ import pytest
 
 from responder.engine.rulebook import RuleBook
 from responder.errors import OutcomeUnknown, PlatformUnavailable
+from responder.intake import Answer
 from responder.model import Job, LeadState, Outcome
-from responder.pipeline import Answer
 from responder.store.sqlite import SQLiteStore
 from tests.pipeline_harness import HOURS_QUESTION, NOW, Pipeline, project_book
 from tests.rulebooks import book_from

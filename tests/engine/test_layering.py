@@ -17,6 +17,8 @@ FORBIDDEN_LAYERS = (
     "responder.store",
     "responder.simulator",
     "responder.pipeline",
+    "responder.intake",
+    "responder.records",
     "responder.platform.client",
 )
 MODULES = sorted(ENGINE.glob("*.py"))
