@@ -24,7 +24,7 @@ from responder.duplicates import record_duplicate
 from responder.engine.rulebook import RuleBook
 from responder.errors import DeliveryRejected, MalformedDelivery, StoreUnavailable
 from responder.inbound import inbound_at
-from responder.model import Job, Outcome
+from responder.model import DecisionRecord, Job, Outcome
 from responder.platform.deliveries import (
     EVENT_CONVERSATION_CREATED,
     EVENT_ESCALATION,
@@ -37,7 +37,6 @@ from responder.platform.deliveries import (
 from responder.platform.messages import not_after
 from responder.platform.signature import check_timestamp, verify_signature
 from responder.ports import Store
-from responder.records import outcome_record
 
 log = logging.getLogger("responder.pipeline")  # one name for the pipeline's log, both sides
 
@@ -52,7 +51,8 @@ class Answer:
 
 @dataclass
 class Intake:
-    """``live`` gives the rule book served and its release, which change while serving."""
+    """``live`` gives the rule book served and its release, which change while serving;
+    ``record`` builds a job's decision-log entry, as the sender side records its outcomes."""
 
     config: Config
     store: Store
@@ -60,6 +60,7 @@ class Intake:
     dispatch: Callable[[Job], None]
     clock: Callable[[], datetime]
     live: Callable[[], tuple[RuleBook, int | None]]
+    record: Callable[[Job, Outcome, str], DecisionRecord]
 
     def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         """Verify, parse and claim one delivery; dispatch a new inbound message for sending.
@@ -124,10 +125,9 @@ class Intake:
             raise
         except Exception as exc:  # a bug: the message gets an outcome, not redelivered forever
             log.exception("job %s could not be accepted", job.key)
-            book, release = self.live()
             reason = f"the delivery could not be stored ({type(exc).__name__})"
-            record = outcome_record(job, Outcome.FAILED, reason, at=self.clock(), book=book)
-            if self.store.finish(replace(record, release=release)):
+            record = replace(self.record(job, Outcome.FAILED, reason), release=self.live()[1])
+            if self.store.finish(record):
                 return Answer(202, {"status": "accepted"})
             return Answer(200, {"status": "duplicate"})
         if not accepted:

@@ -29,6 +29,7 @@ from responder import leases
 from responder.config import Config
 from responder.connections import ConnectionCache
 from responder.engine.decide import decide
+from responder.engine.normalize import normalize
 from responder.engine.rulebook import RuleBook
 from responder.errors import (
     OutcomeUnknown,
@@ -44,6 +45,7 @@ from responder.first_contact import settle_first_contact
 from responder.inbound import noted_at_accept
 from responder.intake import Answer, Intake
 from responder.model import (
+    TEXT_KEPT,
     DecisionRecord,
     Direction,
     Job,
@@ -55,7 +57,6 @@ from responder.model import (
 from responder.platform.messages import hydrate, needs_hydration, not_after, reply_present
 from responder.ports import PlatformApi, Store
 from responder.quiet import blocked_reason, held_reason, step_back
-from responder.records import outcome_record
 from responder.window import closed_reason, window_closes
 
 log = logging.getLogger("responder.pipeline")
@@ -88,7 +89,13 @@ class Responder:
         self._channels = ConnectionCache(ttl, self.monotonic)
         self._live = (self.book, self.release)
         self._intake = Intake(
-            self.config, self.store, self.owner, self.dispatch, self.clock, lambda: self._live
+            self.config,
+            self.store,
+            self.owner,
+            self.dispatch,
+            self.clock,
+            live=lambda: self._live,
+            record=self._record,
         )
 
     def serve(self, book: RuleBook, release: int | None) -> None:
@@ -377,14 +384,18 @@ class Responder:
         *,
         language: str = "",
     ) -> DecisionRecord:
-        return outcome_record(
-            job,
-            outcome,
-            reason,
+        return DecisionRecord(
+            key=job.key,
+            lead_id=job.lead.id,
+            outcome=outcome,
             at=self.clock(),
-            book=self._live[0],
             rule=rule,
-            reply=reply,
+            reason=reason,
+            reply=reply if outcome in (Outcome.SENT, Outcome.DRY_RUN) else "",
+            message_id=job.message.id,
+            text=job.message.text[:TEXT_KEPT],
+            normalized=normalize(job.message.text)[:TEXT_KEPT],
+            unmatched=outcome is Outcome.NO_MATCH or rule in self._live[0].fallback_names,
             language=language,
         )
 

@@ -18,7 +18,6 @@ FORBIDDEN_LAYERS = (
     "responder.simulator",
     "responder.pipeline",
     "responder.intake",
-    "responder.records",
     "responder.platform.client",
 )
 MODULES = sorted(ENGINE.glob("*.py"))
