@@ -653,20 +653,28 @@ def _first(round_: int) -> str:
     return "service" if round_ % 2 else "bare app"
 
 
+def _median_of(ratios: Sequence[float]) -> tuple[float, str]:
+    """The median of the rounds' ratios, and how to say it with their range."""
+    median = statistics.median(ratios)
+    summary = (
+        f"median {median:.2f}x, range {min(ratios):.2f}x to {max(ratios):.2f}x "
+        f"over {len(ratios)} rounds"
+    )
+    return median, summary
+
+
 def _ratio(on_ms: float, off_ms: float) -> float:
     return on_ms / off_ms if off_ms else float("inf")
 
 
 def console_verdict(rate: int, rounds: Sequence[tuple[int, float, float]]) -> tuple[str, bool, str]:
     """The check of the console's cost at ``rate``: the median on/off ratio of the rounds."""
-    ratios = [_ratio(on, off) for _, on, off in rounds]
-    median = statistics.median(ratios)
+    median, summary = _median_of([_ratio(on, off) for _, on, off in rounds])
     return (
         f"console on costs <= {TARGET_CONSOLE_RATIO:.2f}x console off at {rate}/s "
         "(median of the rounds)",
         median <= TARGET_CONSOLE_RATIO,
-        f"median {median:.2f}x, range {min(ratios):.2f}x to {max(ratios):.2f}x "
-        f"over {len(ratios)} rounds",
+        summary,
     )
 
 
@@ -699,13 +707,8 @@ def cpu_verdict(rate: int, pairs: Sequence[tuple[float, float]]) -> tuple[str, b
         (service_ms, bare_ms), ratio = pairs[0], ratios[0]
         value = f"{service_ms:.2f} ms vs {bare_ms:.2f} ms: {ratio:.2f}x"
         return label, ratio <= TARGET_CPU_RATIO, value
-    median = statistics.median(ratios)
-    return (
-        f"{label} (median of the rounds)",
-        median <= TARGET_CPU_RATIO,
-        f"median {median:.2f}x, range {min(ratios):.2f}x to {max(ratios):.2f}x "
-        f"over {len(ratios)} rounds",
-    )
+    median, summary = _median_of(ratios)
+    return f"{label} (median of the rounds)", median <= TARGET_CPU_RATIO, summary
 
 
 def verdicts(results: Sequence[Result]) -> list[tuple[str, bool, str]]:
